@@ -1,0 +1,12 @@
+//! One module per verb; each has `Args` (clap) and `run`.
+
+pub mod evaluate;
+pub mod export;
+pub mod fit;
+pub mod generate;
+pub mod inspect;
+pub mod predict;
+pub mod recommend;
+pub mod recommend_users;
+pub mod similar;
+pub mod split;

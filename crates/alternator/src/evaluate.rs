@@ -1,0 +1,1 @@
+//! Evaluation: regression metrics (Spark RegressionEvaluator) and ranking metrics at K.

@@ -1,0 +1,1 @@
+//! Hot numeric loops: Gram accumulation, Cholesky and conjugate-gradient row solves.

@@ -1,0 +1,1 @@
+//! Item metadata: titles and genres joined into outputs, and fuzzy title search.

@@ -1,0 +1,1 @@
+//! Recommendation: top-N per user, batch scoring, similar items/users, fold-in.

@@ -1,0 +1,1 @@
+//! Train/test splits: random, leave-k-out, by time.

@@ -42,11 +42,13 @@ fn generate_is_deterministic_and_sized() {
     let b = dir.path().join("b.tsv");
     let args = |out: &Path| {
         let out = out.to_str().unwrap().to_string();
-        let mut v: Vec<String> =
-            ["generate", "--users", "2000", "--items", "500", "--nnz", "100000", "--seed", "7", "--out"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
+        let mut v: Vec<String> = [
+            "generate", "--users", "2000", "--items", "500", "--nnz", "100000", "--seed", "7",
+            "--out",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         v.push(out);
         v
     };
@@ -63,8 +65,21 @@ fn generate_is_deterministic_and_sized() {
     // Counts with a split.
     let c = dir.path().join("c.tsv");
     let out = alternator(&[
-        "generate", "--users", "300", "--items", "100", "--nnz", "3000", "--kind", "counts", "--seed", "3",
-        "--test-fraction", "0.25", "--out", c.to_str().unwrap(),
+        "generate",
+        "--users",
+        "300",
+        "--items",
+        "100",
+        "--nnz",
+        "3000",
+        "--kind",
+        "counts",
+        "--seed",
+        "3",
+        "--test-fraction",
+        "0.25",
+        "--out",
+        c.to_str().unwrap(),
     ]);
     assert!(out.status.success());
     let tr = json(&alternator(&["inspect", &format!("{}.train", c.display()), "--json"]));
@@ -115,7 +130,13 @@ fn missing_and_empty_files_exit_2() {
     // Named columns and header override.
     let h = dir.path().join("k.csv");
     std::fs::write(&h, "user_id,video_id,watch_ratio\n1,2,1.5\n1,3,0.2\n").unwrap();
-    let v = json(&alternator(&["inspect", h.to_str().unwrap(), "--rating-col", "watch_ratio", "--json"]));
+    let v = json(&alternator(&[
+        "inspect",
+        h.to_str().unwrap(),
+        "--rating-col",
+        "watch_ratio",
+        "--json",
+    ]));
     assert_eq!(v["value_max"], 1.5);
     let out = alternator(&["inspect", h.to_str().unwrap(), "--rating-col", "score"]);
     assert_eq!(out.status.code(), Some(2));

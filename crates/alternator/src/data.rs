@@ -317,10 +317,9 @@ pub fn parse_interactions(bytes: &[u8], path: &Path, opts: &ReadOptions) -> Resu
         Some(c) => (Some(resolve(c, "--time-col")?), true),
         None => {
             let by_name = header.as_ref().and_then(|h| {
-                h.iter().position(|x| {
-                    let x = x.to_ascii_lowercase();
-                    x == "timestamp" || x == "time" || x == "ts"
-                })
+                ["timestamp", "time", "ts"]
+                    .iter()
+                    .find_map(|name| h.iter().position(|x| x.eq_ignore_ascii_case(name)))
             });
             let guess = by_name.unwrap_or(3);
             let used = [Some(user_col), Some(item_col), rating_col];
@@ -524,6 +523,7 @@ fn looks_like_header(
     if let Some(Column::Index(r)) = &opts.rating_col {
         match (first.get(*r), second.get(*r)) {
             (Some(a), Some(b)) => return !is_number(a) && is_number(b),
+            (Some(a), _) if second.iter().all(|f| f.trim().is_empty()) => return !is_number(a),
             (Some(a), None) => return !is_number(a) && second.is_empty(),
             _ => {}
         }

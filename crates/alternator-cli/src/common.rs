@@ -1,3 +1,5 @@
+// Helpers shared by the verbs; a few are only used by verbs that land later.
+#![allow(dead_code)]
 //! Flags and helpers shared by every verb: ingestion flags, threads, progress, exit codes.
 
 use std::io::IsTerminal;

@@ -15,6 +15,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Self-contained tour: generate a movie-like data set, tune, train, evaluate, recommend
+    Demo(cmd::demo::Args),
     /// Write a deterministic synthetic data set (ratings or play counts)
     Generate(cmd::generate::Args),
     /// Describe an interaction file: sizes, density, values, activity, duplicates
@@ -35,11 +37,16 @@ enum Command {
     Similar(cmd::similar::Args),
     /// Write user and item factors (and biases) with their ids
     Export(cmd::export::Args),
+    /// Grid search over rank, reg-param, alpha, ... with cross-validation, curves and plots
+    Tune(cmd::tune::Args),
+    /// HTTP recommendation service with hot reload
+    Serve(cmd::serve::Args),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(a) => cmd::demo::run(a),
         Command::Generate(a) => cmd::generate::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Fit(a) => cmd::fit::run(a),
@@ -50,6 +57,8 @@ fn main() {
         Command::RecommendUsers(a) => cmd::recommend_users::run(a),
         Command::Similar(a) => cmd::similar::run(a),
         Command::Export(a) => cmd::export::run(a),
+        Command::Tune(a) => cmd::tune::run(a),
+        Command::Serve(a) => cmd::serve::run(a),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

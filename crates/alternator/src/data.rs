@@ -13,7 +13,6 @@
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -317,10 +316,9 @@ pub fn parse_interactions(bytes: &[u8], path: &Path, opts: &ReadOptions) -> Resu
         Some(c) => (Some(resolve(c, "--time-col")?), true),
         None => {
             let by_name = header.as_ref().and_then(|h| {
-                h.iter().position(|x| {
-                    let x = x.to_ascii_lowercase();
-                    x == "timestamp" || x == "time" || x == "ts"
-                })
+                ["timestamp", "time", "ts"]
+                    .iter()
+                    .find_map(|name| h.iter().position(|x| x.eq_ignore_ascii_case(name)))
             });
             let guess = by_name.unwrap_or(3);
             let used = [Some(user_col), Some(item_col), rating_col];
@@ -346,7 +344,8 @@ pub fn parse_interactions(bytes: &[u8], path: &Path, opts: &ReadOptions) -> Resu
 
     // Chunk the body at line boundaries and parse chunks in parallel.
     let body = &bytes[body_start..];
-    let target = 4 << 20;
+    // Few, large chunks: each chunk re-interns the ids it sees, so fewer chunks is less work.
+    let target = (body.len() / (4 * rayon::current_num_threads().max(1))).max(4 << 20);
     let mut bounds = vec![0usize];
     while let Some(&last) = bounds.last() {
         if last >= body.len() {
@@ -387,8 +386,8 @@ pub fn parse_interactions(bytes: &[u8], path: &Path, opts: &ReadOptions) -> Resu
     let mut items = IdMap::new();
     let mut remaps = Vec::with_capacity(chunks.len());
     for c in &chunks {
-        let ru: Vec<u32> = c.users.iter().map(|s| users.get_or_insert(s)).collect();
-        let ri: Vec<u32> = c.items.iter().map(|s| items.get_or_insert(s)).collect();
+        let ru: Vec<u32> = c.users.ids().map(|s| users.get_or_insert(s)).collect();
+        let ri: Vec<u32> = c.items.ids().map(|s| items.get_or_insert(s)).collect();
         remaps.push((ru, ri));
     }
     if users.len() >= u32::MAX as usize || items.len() >= u32::MAX as usize {
@@ -524,6 +523,7 @@ fn looks_like_header(
     if let Some(Column::Index(r)) = &opts.rating_col {
         match (first.get(*r), second.get(*r)) {
             (Some(a), Some(b)) => return !is_number(a) && is_number(b),
+            (Some(a), _) if second.iter().all(|f| f.trim().is_empty()) => return !is_number(a),
             (Some(a), None) => return !is_number(a) && second.is_empty(),
             _ => {}
         }
@@ -631,8 +631,8 @@ struct LineSpec {
 
 #[derive(Default)]
 struct Chunk {
-    users: Vec<String>,
-    items: Vec<String>,
+    users: IdMap,
+    items: IdMap,
     user_local: Vec<u32>,
     item_local: Vec<u32>,
     values: Vec<f32>,
@@ -646,8 +646,7 @@ struct Chunk {
 
 fn parse_chunk(chunk: &[u8], line0: u64, spec: &LineSpec, keep_lines: bool) -> Chunk {
     let mut out = Chunk { times_ok: true, ..Chunk::default() };
-    let mut umap: FxHashMap<String, u32> = FxHashMap::default();
-    let mut imap: FxHashMap<String, u32> = FxHashMap::default();
+    let mut st = ChunkState::default();
     let max_col = [
         Some(spec.user_col),
         Some(spec.item_col),
@@ -659,42 +658,155 @@ fn parse_chunk(chunk: &[u8], line0: u64, spec: &LineSpec, keep_lines: bool) -> C
     .max()
     .unwrap_or(0);
     let last_needed = max_col.max(spec.time_col.unwrap_or(0));
-    // Reused per line: no allocation per line once the buffers have grown.
+    // Fast path: a valid UTF-8 chunk whose lines need no unquoting is split into borrowed
+    // field slices, reusing one vector; other lines go through the general splitter.
+    let utf8 = std::str::from_utf8(chunk).ok();
+    let mut spans: Vec<&str> = Vec::with_capacity(last_needed + 1);
     let (mut ubuf, mut ibuf, mut vbuf, mut tbuf) =
         (String::new(), String::new(), String::new(), String::new());
-    for (k, raw) in chunk.split(|&b| b == b'\n').enumerate() {
-        let line_no = line0 + k as u64;
-        let raw = trim_cr(raw);
-        if raw.iter().all(|b| b.is_ascii_whitespace()) {
+    let mut start = 0usize;
+    let mut k = 0u64;
+    while start <= chunk.len() {
+        let end = memchr::memchr(b'\n', &chunk[start..]).map_or(chunk.len(), |p| start + p);
+        let line_no = line0 + k;
+        k += 1;
+        let (s, e) = (start, if end > start && chunk[end - 1] == b'\r' { end - 1 } else { end });
+        start = end + 1;
+        let raw = &chunk[s..e];
+        if raw.first().is_none_or(|b| b.is_ascii_whitespace())
+            && raw.iter().all(|b| b.is_ascii_whitespace())
+        {
             continue;
         }
-        let text = decode(raw);
-        let mut nfields = 0usize;
-        let mut it = FieldIter::new(&text, spec.delimiter);
-        tbuf.clear();
-        while let Some(f) = it.next_field() {
-            let f = f.trim();
-            if nfields == spec.user_col {
-                ubuf.clear();
-                ubuf.push_str(f);
+        let quoted =
+            matches!(spec.delimiter, Delimiter::Byte(_)) && memchr::memchr(b'"', raw).is_some();
+        let nfields;
+        let fields: [&str; 4];
+        if let (Some(all), false) = (utf8, quoted) {
+            let line = &all[s..e];
+            spans.clear();
+            match spec.delimiter {
+                Delimiter::Byte(d) => {
+                    let mut from = 0;
+                    for p in memchr::memchr_iter(d, line.as_bytes()) {
+                        spans.push(&line[from..p]);
+                        from = p + 1;
+                        if spans.len() > last_needed {
+                            break;
+                        }
+                    }
+                    if spans.len() <= last_needed {
+                        spans.push(&line[from..]);
+                    }
+                }
+                _ => {
+                    let mut it = FieldIter::new(line, spec.delimiter);
+                    while let Some(std::borrow::Cow::Borrowed(f)) = it.next_field() {
+                        spans.push(f);
+                        if spans.len() > last_needed {
+                            break;
+                        }
+                    }
+                }
             }
-            if nfields == spec.item_col {
-                ibuf.clear();
-                ibuf.push_str(f);
+            nfields = spans.len();
+            let get =
+                |c: Option<usize>| c.and_then(|c| spans.get(c)).map_or("", |f| f.trim_ascii());
+            fields = [
+                get(Some(spec.user_col)),
+                get(Some(spec.item_col)),
+                get(spec.rating_col),
+                get(spec.time_col),
+            ];
+        } else {
+            let text = decode(raw);
+            let mut n = 0usize;
+            let mut it = FieldIter::new(&text, spec.delimiter);
+            for b in [&mut ubuf, &mut ibuf, &mut vbuf, &mut tbuf] {
+                b.clear();
             }
-            if Some(nfields) == spec.rating_col {
-                vbuf.clear();
-                vbuf.push_str(f);
+            while let Some(f) = it.next_field() {
+                let f = f.trim();
+                if n == spec.user_col {
+                    ubuf.push_str(f);
+                }
+                if n == spec.item_col {
+                    ibuf.push_str(f);
+                }
+                if Some(n) == spec.rating_col {
+                    vbuf.push_str(f);
+                }
+                if Some(n) == spec.time_col {
+                    tbuf.push_str(f);
+                }
+                n += 1;
+                if n > last_needed {
+                    break;
+                }
             }
-            if Some(nfields) == spec.time_col {
-                tbuf.push_str(f);
-            }
-            nfields += 1;
-            if nfields > last_needed {
-                break;
-            }
+            nfields = n;
+            fields = [ubuf.as_str(), ibuf.as_str(), vbuf.as_str(), tbuf.as_str()];
         }
-        let fail = |col: Option<String>, msg: String, out: &mut Chunk| -> bool {
+        if st.record(&mut out, spec, line_no, nfields, max_col, fields, keep_lines).is_err() {
+            return out;
+        }
+    }
+    out
+}
+
+/// Per-chunk direct tables for small integer ids (value → local index + 1), which skip hashing.
+#[derive(Default)]
+struct ChunkState {
+    direct_users: Vec<u32>,
+    direct_items: Vec<u32>,
+}
+
+/// Ids that are plain decimal integers below this use a direct table instead of a hash.
+const DIRECT_LIMIT: usize = 1 << 22;
+
+/// The local index of `id`: through `direct` when it is a canonical small integer
+/// (no sign, no leading zero), else through the hash map. Both give the same numbering.
+fn intern(ids: &mut IdMap, direct: &mut Vec<u32>, id: &str) -> u32 {
+    let b = id.as_bytes();
+    let canonical = !b.is_empty()
+        && b.len() <= 7
+        && (b[0] != b'0' || b.len() == 1)
+        && b.iter().all(u8::is_ascii_digit);
+    if !canonical {
+        return ids.get_or_insert(id);
+    }
+    let n = b.iter().fold(0usize, |acc, &d| acc * 10 + usize::from(d - b'0'));
+    if n >= DIRECT_LIMIT {
+        return ids.get_or_insert(id);
+    }
+    if let Some(&v) = direct.get(n) {
+        if v != 0 {
+            return v - 1;
+        }
+    }
+    let i = ids.get_or_insert(id);
+    if n >= direct.len() {
+        direct.resize((n + 1).next_power_of_two().min(DIRECT_LIMIT), 0);
+    }
+    direct[n] = i + 1;
+    i
+}
+
+impl ChunkState {
+    /// Validates one line's fields (user, item, value, time) and appends the interaction.
+    /// `Err` stops the chunk (the error is in `out.error`); skipped lines return `Ok`.
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        out: &mut Chunk,
+        spec: &LineSpec,
+        line_no: u64,
+        nfields: usize,
+        max_col: usize,
+        [user, item, value, time]: [&str; 4],
+        keep_lines: bool,
+    ) -> Result<(), ()> {
+        let fail = |col: Option<String>, msg: String, out: &mut Chunk| -> Result<(), ()> {
             if spec.skip_invalid {
                 out.skipped += 1;
                 if out.skip_examples.len() < SKIP_EXAMPLES {
@@ -704,10 +816,10 @@ fn parse_chunk(chunk: &[u8], line0: u64, spec: &LineSpec, keep_lines: bool) -> C
                     };
                     out.skip_examples.push((line_no, what));
                 }
-                false
+                Ok(())
             } else {
                 out.error = Some((line_no, col, msg));
-                true
+                Err(())
             }
         };
         if nfields <= max_col {
@@ -717,92 +829,58 @@ fn parse_chunk(chunk: &[u8], line0: u64, spec: &LineSpec, keep_lines: bool) -> C
                 spec.delimiter.name(),
                 max_col
             );
-            if fail(None, msg, &mut out) {
-                return out;
-            }
-            continue;
+            return fail(None, msg, out);
         }
-        let (user, item) = (ubuf.as_str(), ibuf.as_str());
         if user.is_empty() {
-            if fail(Some(spec.user_name.clone()), "empty user id".into(), &mut out) {
-                return out;
-            }
-            continue;
+            return fail(Some(spec.user_name.clone()), "empty user id".into(), out);
         }
         if item.is_empty() {
-            if fail(Some(spec.item_name.clone()), "empty item id".into(), &mut out) {
-                return out;
-            }
-            continue;
+            return fail(Some(spec.item_name.clone()), "empty item id".into(), out);
         }
         let value = match spec.rating_col {
             None => 1.0,
-            Some(_) => {
-                let s = vbuf.as_str();
-                match s.parse::<f32>() {
-                    Ok(v) if v.is_finite() => v,
-                    Ok(v) => {
-                        let msg =
-                            format!("value {v} is not finite; ratings must be finite numbers");
-                        if fail(spec.rating_name.clone(), msg, &mut out) {
-                            return out;
-                        }
-                        continue;
-                    }
-                    Err(_) => {
-                        let msg = format!("{s:?} is not a number");
-                        if fail(spec.rating_name.clone(), msg, &mut out) {
-                            return out;
-                        }
-                        continue;
-                    }
+            Some(_) => match value.parse::<f32>() {
+                Ok(v) if v.is_finite() => v,
+                Ok(v) => {
+                    let msg = format!("value {v} is not finite; ratings must be finite numbers");
+                    return fail(spec.rating_name.clone(), msg, out);
                 }
-            }
+                Err(_) => {
+                    return fail(
+                        spec.rating_name.clone(),
+                        format!("{value:?} is not a number"),
+                        out,
+                    );
+                }
+            },
         };
-        let mut time = 0i64;
+        let mut t = 0i64;
         if let Some(tc) = spec.time_col {
-            let parsed = if nfields > tc { parse_time(&tbuf) } else { None };
-            match parsed {
-                Some(t) => time = t,
+            match if nfields > tc { parse_time(time) } else { None } {
+                Some(v) => t = v,
                 None if spec.time_required => {
-                    let msg = format!("timestamp {tbuf:?} is not a number");
-                    if fail(Some(tc.to_string()), msg, &mut out) {
-                        return out;
-                    }
-                    continue;
+                    return fail(
+                        Some(tc.to_string()),
+                        format!("timestamp {time:?} is not a number"),
+                        out,
+                    );
                 }
                 None => out.times_ok = false,
             }
         }
-        let u = match umap.get(user) {
-            Some(&u) => u,
-            None => {
-                let u = out.users.len() as u32;
-                out.users.push(user.to_string());
-                umap.insert(user.to_string(), u);
-                u
-            }
-        };
-        let i = match imap.get(item) {
-            Some(&i) => i,
-            None => {
-                let i = out.items.len() as u32;
-                out.items.push(item.to_string());
-                imap.insert(item.to_string(), i);
-                i
-            }
-        };
+        let u = intern(&mut out.users, &mut self.direct_users, user);
+        let i = intern(&mut out.items, &mut self.direct_items, item);
         out.user_local.push(u);
         out.item_local.push(i);
         out.values.push(value);
         if spec.time_col.is_some() {
-            out.times.push(time);
+            out.times.push(t);
         }
         if keep_lines {
             out.lines.push(line_no);
         }
+        Ok(())
     }
-    out
 }
 
 /// A timestamp as an integer (seconds or any unit), or a float truncated to an integer.

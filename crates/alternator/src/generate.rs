@@ -167,7 +167,7 @@ pub fn generate(opts: &GenerateOptions, out: &Path) -> Result<GenerateReport> {
     };
     let mut report = GenerateReport::default();
     for block in (0..opts.users).collect::<Vec<_>>().chunks(USERS_PER_BLOCK) {
-        let texts: Vec<(Vec<u8>, Vec<u8>, Vec<u8>, usize, usize)> = block
+        let texts: Vec<UserLines> = block
             .par_iter()
             .map(|&u| user_lines(u, counts[u], seed, opts, &cdf, &item_vecs))
             .collect();
@@ -191,6 +191,9 @@ pub fn generate(opts: &GenerateOptions, out: &Path) -> Result<GenerateReport> {
     report.files = files;
     Ok(report)
 }
+
+/// One user's generated text: all lines, train lines, test lines, train count, test count.
+type UserLines = (Vec<u8>, Vec<u8>, Vec<u8>, usize, usize);
 
 /// `FILE` + `.suffix`.
 pub fn suffixed(path: &Path, suffix: &str) -> PathBuf {

@@ -1,1 +1,548 @@
 //! The model file: magic, version, JSON header, little-endian f32 blocks, crc32.
+//!
+//! Layout of format version 1 (all integers little-endian):
+//!
+//! | offset | size | content |
+//! |---|---|---|
+//! | 0 | 8 | magic `ALTMODEL` |
+//! | 8 | 4 | format version (`u32`) |
+//! | 12 | 8 | JSON header length `H` (`u64`) |
+//! | 20 | `H` | JSON header: kind, params, id maps, summary, global bias, clip flag, block table |
+//! | … | … | zero padding to a multiple of [`ALIGN`] bytes |
+//! | block offsets | … | binary blocks, each starting at a multiple of [`ALIGN`] (so they can be memory-mapped): user factors (`f32`, row-major `users × rank`), item factors (`f32`), user biases and item biases (`f32`, only with biases), `seen` CSR indptr (`u64`, `rows + 1`), indices (`u32`), values (`f32`) |
+//! | end − 4 | 4 | crc32 (IEEE, `crc32fast`) of every byte before it |
+//!
+//! The block table in the header gives each block's offset and length in bytes; on load
+//! every offset and length is checked against the element counts the header declares and
+//! against the real file size before anything is allocated, and the checksum is verified
+//! before any block is decoded. Files are written atomically: to a temporary file in the
+//! same directory, flushed to disk, then renamed over the target.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::ids::IdMap;
+use crate::model::{Biases, Factors, Model, TrainingSummary};
+use crate::params::AlsParams;
+use crate::sparse::Csr;
+
+/// The file's magic bytes.
+pub const MAGIC: &[u8; 8] = b"ALTMODEL";
+/// The format version this build writes (and the newest it reads).
+pub const FORMAT_VERSION: u32 = 1;
+/// Alignment in bytes of every binary block, from the start of the file.
+pub const ALIGN: usize = 64;
+/// Bytes before the JSON header: magic, version, header length.
+const PREAMBLE: usize = 8 + 4 + 8;
+/// Bytes of the trailing checksum.
+const CRC_BYTES: usize = 4;
+
+/// Facts about a model file read by [`load_with_info`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileInfo {
+    /// The format version the file was written in.
+    pub version: u32,
+    /// The file's crc32 (IEEE) over every byte before the checksum.
+    pub checksum: u32,
+    /// The file's size in bytes.
+    pub bytes: u64,
+}
+
+/// One binary block's place in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Block {
+    offset: u64,
+    len: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Blocks {
+    user_factors: Block,
+    item_factors: Block,
+    user_biases: Option<Block>,
+    item_biases: Option<Block>,
+    seen_indptr: Block,
+    seen_indices: Block,
+    seen_values: Block,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SeenShape {
+    /// Rows of the CSR; `None` for an empty default matrix (no row pointer at all).
+    rows: Option<u64>,
+    cols: u64,
+    nnz: u64,
+}
+
+/// The JSON header.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Header {
+    kind: String,
+    rank: u64,
+    n_users: u64,
+    n_items: u64,
+    params: AlsParams,
+    users: IdMap,
+    items: IdMap,
+    summary: TrainingSummary,
+    /// Global mean μ when the model has biases (the per-row biases are binary blocks).
+    global_bias: Option<f32>,
+    clip_predictions: bool,
+    seen: SeenShape,
+    blocks: Blocks,
+}
+
+fn format_err(path: &Path, message: impl Into<String>) -> Error {
+    Error::ModelFormat { path: path.to_path_buf(), message: message.into() }
+}
+
+fn kind_of(params: &AlsParams) -> &'static str {
+    if params.implicit_prefs { "implicit" } else { "explicit" }
+}
+
+/// Checks the parts of a model against each other (used on save and on load).
+fn check_model(model: &Model) -> std::result::Result<(), String> {
+    let rank = model.user_factors.rank();
+    if model.item_factors.rank() != rank {
+        return Err(format!(
+            "user factors have rank {rank} but item factors rank {}",
+            model.item_factors.rank()
+        ));
+    }
+    if model.users.len() != model.user_factors.rows() {
+        return Err(format!(
+            "{} user ids but {} user-factor rows",
+            model.users.len(),
+            model.user_factors.rows()
+        ));
+    }
+    if model.items.len() != model.item_factors.rows() {
+        return Err(format!(
+            "{} item ids but {} item-factor rows",
+            model.items.len(),
+            model.item_factors.rows()
+        ));
+    }
+    if !model.user_factors.all_finite() || !model.item_factors.all_finite() {
+        return Err("the factors contain NaN or infinite values".into());
+    }
+    if let Some(b) = &model.biases {
+        if b.user.len() != model.users.len() || b.item.len() != model.items.len() {
+            return Err(format!(
+                "{} user and {} item biases for {} users and {} items",
+                b.user.len(),
+                b.item.len(),
+                model.users.len(),
+                model.items.len()
+            ));
+        }
+        if !b.global.is_finite()
+            || !b.user.iter().all(|v| v.is_finite())
+            || !b.item.iter().all(|v| v.is_finite())
+        {
+            return Err("the biases contain NaN or infinite values".into());
+        }
+    }
+    let seen = &model.seen;
+    let empty_default = seen.indptr().is_empty() && seen.nnz() == 0 && seen.ncols() == 0;
+    if !empty_default && (seen.nrows() != model.users.len() || seen.ncols() != model.items.len()) {
+        return Err(format!(
+            "the seen matrix is {} × {} but the model has {} users and {} items",
+            seen.nrows(),
+            seen.ncols(),
+            model.users.len(),
+            model.items.len()
+        ));
+    }
+    let s = &model.summary;
+    if !s.value_min.is_finite()
+        || !s.value_max.is_finite()
+        || !s.fit_seconds.is_finite()
+        || !s.history.iter().all(|v| v.is_finite())
+    {
+        return Err("the training summary contains NaN or infinite values".into());
+    }
+    Ok(())
+}
+
+fn align_up(x: u64) -> u64 {
+    x.div_ceil(ALIGN as u64) * ALIGN as u64
+}
+
+/// Zero-pads `buf` up to `block.offset`, then appends `v` little-endian.
+fn put_f32(buf: &mut Vec<u8>, block: Block, v: &[f32]) {
+    buf.resize(block.offset as usize, 0);
+    buf.reserve(v.len() * 4);
+    v.iter().for_each(|x| buf.extend_from_slice(&x.to_le_bytes()));
+}
+
+/// Writes `model` to `path` atomically (temporary file in the same directory, then rename).
+///
+/// Fails with [`Error::Invalid`] when the model is internally inconsistent (id maps and
+/// factor rows disagree, non-finite factors, …): such a file could not be loaded back.
+pub fn save(model: &Model, path: &Path) -> Result<()> {
+    let bytes = to_bytes(model)?;
+    write_atomic(path, &bytes)
+}
+
+/// Serialises `model` into the bytes of a model file.
+pub fn to_bytes(model: &Model) -> Result<Vec<u8>> {
+    check_model(model).map_err(|m| Error::Invalid(format!("cannot save the model: {m}")))?;
+    let rank = model.rank() as u64;
+    let (nu, ni) = (model.users.len() as u64, model.items.len() as u64);
+    let seen = &model.seen;
+    let seen_rows = (!seen.indptr().is_empty()).then_some(seen.nrows() as u64);
+    let nnz = seen.nnz() as u64;
+
+    // The header's size depends on the block offsets, which depend on the header's size:
+    // lay the blocks out from a provisional start, and retry with a later start until the
+    // header fits before it.
+    let mut start = align_up((PREAMBLE + 256) as u64);
+    loop {
+        let mut at = start;
+        let mut next = |len: u64| {
+            let b = Block { offset: at, len };
+            at = align_up(at + len);
+            b
+        };
+        let user_factors = next(nu * rank * 4);
+        let item_factors = next(ni * rank * 4);
+        let (user_biases, item_biases) = match &model.biases {
+            Some(_) => (Some(next(nu * 4)), Some(next(ni * 4))),
+            None => (None, None),
+        };
+        let blocks = Blocks {
+            user_factors,
+            item_factors,
+            user_biases,
+            item_biases,
+            seen_indptr: next(seen.indptr().len() as u64 * 8),
+            seen_indices: next(nnz * 4),
+            seen_values: next(nnz * 4),
+        };
+        let header = Header {
+            kind: kind_of(&model.params).into(),
+            rank,
+            n_users: nu,
+            n_items: ni,
+            params: model.params.clone(),
+            users: model.users.clone(),
+            items: model.items.clone(),
+            summary: model.summary.clone(),
+            global_bias: model.biases.as_ref().map(|b| b.global),
+            clip_predictions: model.clip_predictions,
+            seen: SeenShape { rows: seen_rows, cols: seen.ncols() as u64, nnz },
+            blocks,
+        };
+        let json = serde_json::to_vec(&header)
+            .map_err(|e| Error::Invalid(format!("cannot encode the model header: {e}")))?;
+        if (PREAMBLE + json.len()) as u64 > start {
+            start = align_up((PREAMBLE + json.len()) as u64);
+            continue;
+        }
+        let mut buf = Vec::with_capacity((at as usize) + CRC_BYTES);
+        buf.extend_from_slice(MAGIC);
+        buf.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        buf.extend_from_slice(&(json.len() as u64).to_le_bytes());
+        buf.extend_from_slice(&json);
+        let b = &header.blocks;
+        put_f32(&mut buf, b.user_factors, model.user_factors.as_slice());
+        put_f32(&mut buf, b.item_factors, model.item_factors.as_slice());
+        if let (Some(bias), Some(ub), Some(ib)) = (&model.biases, b.user_biases, b.item_biases) {
+            put_f32(&mut buf, ub, &bias.user);
+            put_f32(&mut buf, ib, &bias.item);
+        }
+        buf.resize(b.seen_indptr.offset as usize, 0);
+        seen.indptr().iter().for_each(|&x| buf.extend_from_slice(&(x as u64).to_le_bytes()));
+        buf.resize(b.seen_indices.offset as usize, 0);
+        seen.indices().iter().for_each(|x| buf.extend_from_slice(&x.to_le_bytes()));
+        put_f32(&mut buf, b.seen_values, seen.values());
+        buf.resize(at as usize, 0);
+        let crc = crc32fast::hash(&buf);
+        buf.extend_from_slice(&crc.to_le_bytes());
+        return Ok(buf);
+    }
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).ok_or_else(|| {
+        Error::io(path, std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"))
+    })?;
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(path, e));
+    }
+    Ok(())
+}
+
+/// Reads a model file written by [`save`].
+pub fn load(path: &Path) -> Result<Model> {
+    load_with_info(path).map(|(m, _)| m)
+}
+
+/// Reads a model file and reports its version, checksum and size.
+///
+/// Fails with [`Error::ModelFormat`] naming the problem for a foreign file (bad magic), a
+/// file from a newer version, a truncated or extended file, a checksum mismatch (any
+/// corrupted byte), and any inconsistency between the header and the blocks.
+pub fn load_with_info(path: &Path) -> Result<(Model, FileInfo)> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    from_bytes(&bytes, path)
+}
+
+fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn u64_at(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
+}
+
+/// Parses the bytes of a model file; `path` is used in messages only.
+pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<(Model, FileInfo)> {
+    let err = |m: String| format_err(path, m);
+    if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+        return Err(err(
+            "not an Alternator model file (wrong magic bytes; expected a file written by `alternator fit`)"
+                .into(),
+        ));
+    }
+    let version =
+        u32_at(bytes, 8).ok_or_else(|| err(format!("truncated: only {} bytes", bytes.len())))?;
+    if version > FORMAT_VERSION {
+        return Err(err(format!(
+            "written by a newer version of alternator (format version {version}; this build reads up to {FORMAT_VERSION}); upgrade alternator"
+        )));
+    }
+    if version == 0 {
+        return Err(err("unsupported format version 0".into()));
+    }
+    let len = bytes.len();
+    if len < PREAMBLE + CRC_BYTES {
+        return Err(err(format!("truncated: only {len} bytes")));
+    }
+    let header_len = u64_at(bytes, 12).unwrap_or(u64::MAX);
+    let body_end = len - CRC_BYTES;
+    // Try the header first, for a precise message about truncation.
+    let header: Option<Header> = usize::try_from(header_len)
+        .ok()
+        .and_then(|h| PREAMBLE.checked_add(h))
+        .filter(|&end| end <= body_end)
+        .and_then(|end| serde_json::from_slice(&bytes[PREAMBLE..end]).ok());
+    let declared_end = header.as_ref().map(|h| {
+        let b = &h.blocks;
+        [
+            Some(b.user_factors),
+            Some(b.item_factors),
+            b.user_biases,
+            b.item_biases,
+            Some(b.seen_indptr),
+            Some(b.seen_indices),
+            Some(b.seen_values),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|b| b.offset.checked_add(b.len).map(align_up).unwrap_or(u64::MAX))
+        .max()
+        .unwrap_or(0)
+    });
+    if let Some(end) = declared_end {
+        if end != body_end as u64 {
+            let expected = end.saturating_add(CRC_BYTES as u64);
+            let what = if (len as u64) < expected { "truncated" } else { "has trailing bytes" };
+            return Err(err(format!(
+                "{what}: the header describes {expected} bytes but the file has {len}"
+            )));
+        }
+    }
+    let stored_crc = u32_at(bytes, body_end).unwrap_or(0);
+    let crc = crc32fast::hash(&bytes[..body_end]);
+    if crc != stored_crc {
+        return Err(err(format!(
+            "checksum mismatch (stored {stored_crc:08x}, computed {crc:08x}): the file is corrupted or truncated"
+        )));
+    }
+    let Some(header) = header else {
+        let h_ok = usize::try_from(header_len)
+            .ok()
+            .and_then(|h| PREAMBLE.checked_add(h))
+            .is_some_and(|end| end <= body_end);
+        return Err(err(if h_ok {
+            "the JSON header cannot be parsed".into()
+        } else {
+            format!("header length {header_len} exceeds the file size {len}")
+        }));
+    };
+    let model = decode(&header, bytes, body_end).map_err(err)?;
+    Ok((model, FileInfo { version, checksum: crc, bytes: len as u64 }))
+}
+
+/// Decodes the blocks after the checksum has been verified.
+fn decode(h: &Header, bytes: &[u8], body_end: usize) -> std::result::Result<Model, String> {
+    let to_usize = |x: u64, what: &str| usize::try_from(x).map_err(|_| format!("{what} too large"));
+    let rank = to_usize(h.rank, "rank")?;
+    let nu = to_usize(h.n_users, "user count")?;
+    let ni = to_usize(h.n_items, "item count")?;
+    if h.kind != kind_of(&h.params) {
+        return Err(format!(
+            "the header says kind {:?} but the parameters say {}",
+            h.kind,
+            kind_of(&h.params)
+        ));
+    }
+    if h.users.len() != nu || h.items.len() != ni {
+        return Err(format!(
+            "the id maps hold {} users and {} items but the header declares {nu} and {ni} (duplicate ids?)",
+            h.users.len(),
+            h.items.len()
+        ));
+    }
+    // Slice a block after checking it is where the header says, of the expected size.
+    let block =
+        |b: Block, count: usize, elem: usize, what: &str| -> std::result::Result<&[u8], String> {
+            let want = count.checked_mul(elem).ok_or_else(|| format!("{what} too large"))?;
+            if b.len != want as u64 {
+                return Err(format!("block {what} has {} bytes, expected {want}", b.len));
+            }
+            if b.offset % ALIGN as u64 != 0 {
+                return Err(format!("block {what} is not aligned"));
+            }
+            let start = to_usize(b.offset, what)?;
+            let end = start.checked_add(want).ok_or_else(|| format!("{what} too large"))?;
+            if start < PREAMBLE || end > body_end {
+                return Err(format!("block {what} lies outside the file"));
+            }
+            Ok(&bytes[start..end])
+        };
+    let f32s = |s: &[u8]| -> Vec<f32> {
+        s.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    };
+    let nu_rank = nu.checked_mul(rank).ok_or("user factors too large")?;
+    let ni_rank = ni.checked_mul(rank).ok_or("item factors too large")?;
+    let uf = f32s(block(h.blocks.user_factors, nu_rank, 4, "user factors")?);
+    let itf = f32s(block(h.blocks.item_factors, ni_rank, 4, "item factors")?);
+    let user_factors = Factors::from_vec(nu, rank, uf).ok_or("user factors have the wrong size")?;
+    let item_factors =
+        Factors::from_vec(ni, rank, itf).ok_or("item factors have the wrong size")?;
+    let biases = match (h.global_bias, h.blocks.user_biases, h.blocks.item_biases) {
+        (None, None, None) => None,
+        (Some(global), Some(ub), Some(ib)) => Some(Biases {
+            global,
+            user: f32s(block(ub, nu, 4, "user biases")?),
+            item: f32s(block(ib, ni, 4, "item biases")?),
+        }),
+        _ => return Err("the bias blocks are incomplete".into()),
+    };
+    let nnz = to_usize(h.seen.nnz, "seen entries")?;
+    let cols = to_usize(h.seen.cols, "seen columns")?;
+    let seen = match h.seen.rows {
+        None => {
+            if nnz != 0 || cols != 0 || h.blocks.seen_indptr.len != 0 {
+                return Err("the seen matrix has entries but no row pointers".into());
+            }
+            Csr::default()
+        }
+        Some(rows) => {
+            let rows = to_usize(rows, "seen rows")?;
+            let n_ptr = rows.checked_add(1).ok_or("seen rows too large")?;
+            let indptr: Vec<usize> = block(h.blocks.seen_indptr, n_ptr, 8, "seen indptr")?
+                .chunks_exact(8)
+                .map(|c| {
+                    let mut a = [0u8; 8];
+                    a.copy_from_slice(c);
+                    usize::try_from(u64::from_le_bytes(a)).unwrap_or(usize::MAX)
+                })
+                .collect();
+            let indices: Vec<u32> = block(h.blocks.seen_indices, nnz, 4, "seen indices")?
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            let values = f32s(block(h.blocks.seen_values, nnz, 4, "seen values")?);
+            Csr::from_parts(indptr, indices, values, cols)
+                .map_err(|e| format!("the seen matrix is inconsistent: {e}"))?
+        }
+    };
+    let model = Model {
+        params: h.params.clone(),
+        users: h.users.clone(),
+        items: h.items.clone(),
+        user_factors,
+        item_factors,
+        biases,
+        clip_predictions: h.clip_predictions,
+        seen,
+        summary: h.summary.clone(),
+    };
+    check_model(&model)?;
+    Ok(model)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sparse::Duplicates;
+
+    pub(crate) fn tiny() -> Model {
+        let users: IdMap = ["u1", "u2", "u3"].into_iter().collect();
+        let items: IdMap = ["a", "b"].into_iter().collect();
+        Model {
+            params: AlsParams { rank: 2, ..AlsParams::default() },
+            users,
+            items,
+            user_factors: Factors::from_vec(3, 2, vec![0.5, -1.0, 1.5, 2.0, -0.25, 0.0]).unwrap(),
+            item_factors: Factors::from_vec(2, 2, vec![1.0, 2.0, -3.0, 0.125]).unwrap(),
+            biases: None,
+            clip_predictions: true,
+            seen: Csr::from_triplets(
+                3,
+                2,
+                &[0, 1, 2],
+                &[0, 1, 1],
+                &[5.0, 3.0, 1.0],
+                Duplicates::Keep,
+            ),
+            summary: TrainingSummary {
+                interactions: 3,
+                value_min: 1.0,
+                value_max: 5.0,
+                ..TrainingSummary::default()
+            },
+        }
+    }
+
+    #[test]
+    fn round_trip_and_alignment() {
+        let m = tiny();
+        let bytes = to_bytes(&m).unwrap();
+        let (back, info) = from_bytes(&bytes, Path::new("m.alt")).unwrap();
+        assert_eq!(back, m);
+        assert_eq!(info.version, FORMAT_VERSION);
+        assert_eq!(info.bytes, bytes.len() as u64);
+        assert_eq!((bytes.len() - CRC_BYTES) % ALIGN, 0);
+    }
+
+    #[test]
+    fn inconsistent_model_is_not_saved() {
+        let mut m = tiny();
+        m.user_factors.as_mut_slice()[0] = f32::NAN;
+        assert!(to_bytes(&m).unwrap_err().to_string().contains("NaN"));
+        let mut m = tiny();
+        m.users.get_or_insert("extra");
+        assert!(to_bytes(&m).is_err());
+    }
+}

@@ -1,1 +1,825 @@
 //! Recommendation: top-N per user, batch scoring, similar items/users, fold-in.
+//!
+//! # Scores
+//!
+//! The ranking score of user `u` for item `i` is the model's prediction without clipping:
+//!
+//! ```text
+//! s(u, i) = x_uᵀ y_i            (+ μ + b_u + b_i when the model has biases)
+//! ```
+//!
+//! Predictions of explicit models may be clipped to the training range
+//! ([`Model::predict_index`]); rankings are not, because clipping would turn distinct scores
+//! into ties. Every reported score is computed exactly the same way whichever entry point
+//! produced it: the dot product accumulated in f64 (plus the biases, in f64), rounded to f32.
+//!
+//! # Ordering
+//!
+//! Results are ordered best first by score, ties broken by the smaller item (or user) index,
+//! i.e. by order of first appearance in the training file ([`crate::topk::better`]).
+//!
+//! # Batch scoring
+//!
+//! [`recommend_batch`] (Spark's `recommendForAllUsers` / `recommendForUserSubset`) and
+//! [`recommend_users_batch`] (`recommendForAllItems` / `recommendForItemSubset`) score blocks of
+//! [`BLOCK`] queries against every target with one f32 matrix product `S = Y Xᵀ` (faer),
+//! select the best `N + margin` of each column with [`crate::topk::top_k_into`], then rescore
+//! those exactly (f64) and keep the best `N`. The result equals the one-at-a-time functions
+//! ([`recommend_user`]) unless an f32 rounding error exceeds the score gap at the margin.
+//! Blocks are fixed by position in the query list, so the output does not depend on the
+//! number of threads.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use faer::{Accum, MatMut, MatRef, Par};
+use rayon::prelude::*;
+
+use crate::data::{Delimiter, detect_delimiter, split_fields};
+use crate::error::{Error, Result};
+use crate::model::{Factors, Model};
+use crate::sparse::Csr;
+use crate::topk::{better, top_k_into};
+
+/// Number of queries (users, or items for [`recommend_users_batch`]) scored per matrix product.
+pub const BLOCK: usize = 256;
+
+/// A set of dense indices below a bound, as a bit set plus its sorted members.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexSet {
+    bits: Vec<u64>,
+    members: Vec<u32>,
+}
+
+impl IndexSet {
+    /// The set of the given indices that are below `bound` (others are ignored; repeats count once).
+    pub fn from_indices(bound: usize, indices: impl IntoIterator<Item = u32>) -> IndexSet {
+        let mut bits = vec![0u64; bound.div_ceil(64)];
+        for i in indices {
+            if (i as usize) < bound {
+                bits[i as usize / 64] |= 1u64 << (i % 64);
+            }
+        }
+        let mut members = Vec::new();
+        for (w, &word) in bits.iter().enumerate() {
+            let mut word = word;
+            while word != 0 {
+                let b = word.trailing_zeros();
+                members.push((w * 64) as u32 + b);
+                word &= word - 1;
+            }
+        }
+        IndexSet { bits, members }
+    }
+
+    /// True when `i` is in the set.
+    pub fn contains(&self, i: u32) -> bool {
+        self.bits.get(i as usize / 64).is_some_and(|w| w & (1u64 << (i % 64)) != 0)
+    }
+
+    /// Number of members.
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    /// True when the set has no members.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// The members, ascending.
+    pub fn members(&self) -> &[u32] {
+        &self.members
+    }
+}
+
+/// What to rank and how many results to return.
+#[derive(Debug, Clone, Copy)]
+pub struct RecommendOptions<'a> {
+    /// How many results (N).
+    pub n: usize,
+    /// Keep the query's training interactions (`model.seen`) in the ranking. Off by default:
+    /// a user's already-rated items are excluded.
+    pub include_seen: bool,
+    /// Targets never returned (`--filter-items`).
+    pub filter: Option<&'a IndexSet>,
+    /// When given, only these targets are ranked (`--candidates`).
+    pub candidates: Option<&'a IndexSet>,
+}
+
+impl RecommendOptions<'_> {
+    /// Top-`n`, excluding seen items, no filter, no candidate subset.
+    pub fn top(n: usize) -> RecommendOptions<'static> {
+        RecommendOptions { n, include_seen: false, filter: None, candidates: None }
+    }
+}
+
+/// A ranked list: `(index, score)` best first, and how many targets were eligible.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Recommendations {
+    /// `(item index, score)` (or user index for the item side), best first.
+    pub items: Vec<(u32, f32)>,
+    /// Number of targets that could have been returned (after candidates, filter and seen
+    /// exclusion). `items.len() == min(n, eligible)`.
+    pub eligible: usize,
+}
+
+/// Checks that the model's parts agree (factor rows match the id maps, both sides share a
+/// rank, biases have the right lengths), so that every index below the id-map sizes is valid.
+pub fn check_model(model: &Model) -> Result<()> {
+    let bad = |m: String| Err(Error::Invalid(format!("inconsistent model: {m}")));
+    if model.user_factors.rows() != model.users.len() {
+        return bad(format!(
+            "{} user factor rows for {} user ids",
+            model.user_factors.rows(),
+            model.users.len()
+        ));
+    }
+    if model.item_factors.rows() != model.items.len() {
+        return bad(format!(
+            "{} item factor rows for {} item ids",
+            model.item_factors.rows(),
+            model.items.len()
+        ));
+    }
+    if model.user_factors.rank() != model.item_factors.rank() {
+        return bad(format!(
+            "user rank {} differs from item rank {}",
+            model.user_factors.rank(),
+            model.item_factors.rank()
+        ));
+    }
+    if let Some(b) = &model.biases {
+        if b.user.len() != model.users.len() || b.item.len() != model.items.len() {
+            return bad("bias vectors do not match the number of users and items".into());
+        }
+    }
+    if model.seen.nnz() > 0
+        && (model.seen.nrows() > model.users.len() || model.seen.ncols() > model.items.len())
+    {
+        return bad("the training matrix is larger than the id maps".into());
+    }
+    Ok(())
+}
+
+/// `Σ_f a_f b_f` accumulated in f64.
+fn dot64(a: &[f32], b: &[f32]) -> f64 {
+    a.iter().zip(b).map(|(&x, &y)| f64::from(x) * f64::from(y)).sum()
+}
+
+/// One side of the score: query rows or target rows, with their biases.
+struct Side<'a> {
+    factors: &'a Factors,
+    /// Bias per row (b_u or b_i), when the model has biases.
+    bias: Option<&'a [f32]>,
+}
+
+impl Side<'_> {
+    fn bias(&self, r: u32) -> f64 {
+        self.bias.and_then(|b| b.get(r as usize)).map_or(0.0, |&b| f64::from(b))
+    }
+}
+
+/// The pair of sides for ranking items for users (`forward`) or users for items.
+fn sides(model: &Model, forward: bool) -> (Side<'_>, Side<'_>, f64) {
+    let global = model.biases.as_ref().map_or(0.0, |b| f64::from(b.global));
+    let ub = model.biases.as_ref().map(|b| &b.user[..]);
+    let ib = model.biases.as_ref().map(|b| &b.item[..]);
+    let users = Side { factors: &model.user_factors, bias: ub };
+    let items = Side { factors: &model.item_factors, bias: ib };
+    if forward { (users, items, global) } else { (items, users, global) }
+}
+
+/// The exact ranking score of a query vector (with its constant `μ + b_query`) for target `t`.
+fn exact(q: &[f32], q_const: f64, target: &Side<'_>, t: u32) -> f32 {
+    (dot64(q, target.factors.row(t as usize)) + q_const + target.bias(t)) as f32
+}
+
+/// The ranking score `x_uᵀ y_i (+ μ + b_u + b_i)` of user index `u` for item index `i`, unclipped,
+/// computed as every ranking function computes it. `None` when an index is out of range.
+pub fn score(model: &Model, u: u32, i: u32) -> Option<f32> {
+    if u as usize >= model.user_factors.rows() || i as usize >= model.item_factors.rows() {
+        return None;
+    }
+    let (users, items, global) = sides(model, true);
+    let q = users.factors.row(u as usize);
+    Some(exact(q, global + users.bias(u), &items, i))
+}
+
+/// Targets that can be ranked: all, or the candidate subset.
+struct View<'a> {
+    n_targets: usize,
+    candidates: Option<&'a IndexSet>,
+    filter: Option<&'a IndexSet>,
+    /// Number of targets in the view that the filter removes.
+    filtered_in_view: usize,
+}
+
+impl<'a> View<'a> {
+    fn new(n_targets: usize, opts: &RecommendOptions<'a>) -> View<'a> {
+        let filtered_in_view = match (opts.filter, opts.candidates) {
+            (None, _) => 0,
+            (Some(f), None) => f.members().iter().filter(|&&t| (t as usize) < n_targets).count(),
+            (Some(f), Some(c)) => c.members().iter().filter(|&&t| f.contains(t)).count(),
+        };
+        View { n_targets, candidates: opts.candidates, filter: opts.filter, filtered_in_view }
+    }
+
+    fn len(&self) -> usize {
+        match self.candidates {
+            Some(c) => c.members().iter().filter(|&&t| (t as usize) < self.n_targets).count(),
+            None => self.n_targets,
+        }
+    }
+
+    /// The original target index of view position `v`.
+    fn orig(&self, v: u32) -> u32 {
+        match self.candidates {
+            Some(c) => c.members().get(v as usize).copied().unwrap_or(u32::MAX),
+            None => v,
+        }
+    }
+
+    fn in_view(&self, t: u32) -> bool {
+        (t as usize) < self.n_targets && self.candidates.is_none_or(|c| c.contains(t))
+    }
+
+    fn filtered(&self, t: u32) -> bool {
+        self.filter.is_some_and(|f| f.contains(t))
+    }
+
+    /// Number of eligible targets given the query's excluded (seen) targets, sorted.
+    fn eligible(&self, seen: &[u32]) -> usize {
+        let mut excluded = 0usize;
+        let mut prev = None;
+        for &t in seen {
+            if prev == Some(t) {
+                continue;
+            }
+            prev = Some(t);
+            if self.in_view(t) && !self.filtered(t) {
+                excluded += 1;
+            }
+        }
+        self.len().saturating_sub(self.filtered_in_view).saturating_sub(excluded)
+    }
+}
+
+/// Ranks every target of `view` for one query vector by exact score (no matrix product).
+fn rank_one(
+    q: &[f32],
+    q_const: f64,
+    target: &Side<'_>,
+    view: &View<'_>,
+    seen: &[u32],
+    n: usize,
+    self_index: Option<u32>,
+) -> Recommendations {
+    let len = view.len();
+    let mut scores = Vec::with_capacity(len);
+    for v in 0..len as u32 {
+        scores.push(exact(q, q_const, target, view.orig(v)));
+    }
+    let skip = |v: u32| {
+        let t = view.orig(v);
+        view.filtered(t) || seen.binary_search(&t).is_ok() || self_index == Some(t)
+    };
+    let mut scratch = Vec::new();
+    let mut items = top_k_into(&scores, n, skip, &mut scratch);
+    for p in &mut items {
+        p.0 = view.orig(p.0);
+    }
+    let mut eligible = view.eligible(seen);
+    if let Some(s) = self_index {
+        if view.in_view(s) && !view.filtered(s) && seen.binary_search(&s).is_err() {
+            eligible = eligible.saturating_sub(1);
+        }
+    }
+    Recommendations { items, eligible }
+}
+
+fn check_n(n: usize) -> Result<()> {
+    if n == 0 {
+        return Err(Error::param("-n", "must be at least 1"));
+    }
+    Ok(())
+}
+
+/// Top-N items for user index `user`: the items with the largest [`score`], excluding the
+/// user's training items unless `include_seen`, never returning a filtered item or one outside
+/// the candidate subset. Exactly `min(N, eligible)` results.
+pub fn recommend_user(
+    model: &Model,
+    user: u32,
+    opts: &RecommendOptions<'_>,
+) -> Result<Recommendations> {
+    check_model(model)?;
+    check_n(opts.n)?;
+    if user as usize >= model.users.len() {
+        return Err(Error::Invalid(format!("user index {user} is out of range")));
+    }
+    let (users, items, global) = sides(model, true);
+    let seen = if opts.include_seen { &[][..] } else { model.seen.row(user as usize).0 };
+    let view = View::new(model.items.len(), opts);
+    let q = users.factors.row(user as usize);
+    Ok(rank_one(q, global + users.bias(user), &items, &view, seen, opts.n, None))
+}
+
+/// Top-N items for a user vector that is not in the model (a folded-in new user):
+/// `s(i) = xᵀ y_i (+ μ + b + b_i)` where `b` is `user_bias`. `exclude` (item indices, any
+/// order) are never returned, e.g. the items the new user named.
+pub fn recommend_for_factors(
+    model: &Model,
+    factors: &[f32],
+    user_bias: Option<f32>,
+    exclude: &[u32],
+    opts: &RecommendOptions<'_>,
+) -> Result<Recommendations> {
+    check_model(model)?;
+    check_n(opts.n)?;
+    if factors.len() != model.rank() {
+        return Err(Error::Invalid(format!(
+            "a user vector of length {} does not match the model's rank {}",
+            factors.len(),
+            model.rank()
+        )));
+    }
+    let (_, items, global) = sides(model, true);
+    let q_const =
+        if model.biases.is_some() { global + f64::from(user_bias.unwrap_or(0.0)) } else { 0.0 };
+    let mut seen = exclude.to_vec();
+    seen.sort_unstable();
+    let view = View::new(model.items.len(), opts);
+    Ok(rank_one(factors, q_const, &items, &view, &seen, opts.n, None))
+}
+
+/// The value a liked item gets when the user gives none (`--liked ID` rather than `ID:value`).
+///
+/// Implicit models: 1.0 (one interaction, as `implicit` and Spark count a click). Explicit
+/// models: the largest training rating (`summary.value_max`, e.g. 5 on a 1–5 scale), because
+/// "liked" means a top rating; 1.0 would tell a 1–5 model the user disliked the item. Falls back
+/// to 1.0 when the model has no recorded range.
+pub fn default_liked_value(model: &Model) -> f32 {
+    if model.params.implicit_prefs {
+        1.0
+    } else if model.summary.value_max.is_finite() && model.summary.value_max > 0.0 {
+        model.summary.value_max
+    } else {
+        1.0
+    }
+}
+
+/// Number of training interactions of each item (the column counts of `model.seen`).
+pub fn item_popularity(model: &Model) -> Vec<u32> {
+    let mut counts = vec![0u32; model.items.len()];
+    for &i in model.seen.indices() {
+        if let Some(c) = counts.get_mut(i as usize) {
+            *c = c.saturating_add(1);
+        }
+    }
+    counts
+}
+
+/// The `popular` fallback for users the model does not know: items ranked by number of
+/// training interactions (score = that count), ties by item index. Excludes nothing but the
+/// filter, and ranks only the candidates when given (`include_seen` is irrelevant).
+pub fn popular_items(model: &Model, opts: &RecommendOptions<'_>) -> Result<Recommendations> {
+    check_n(opts.n)?;
+    let counts = item_popularity(model);
+    let view = View::new(counts.len(), opts);
+    let len = view.len();
+    let scores: Vec<f32> = (0..len as u32)
+        .map(|v| counts.get(view.orig(v) as usize).copied().unwrap_or(0) as f32)
+        .collect();
+    let mut items = top_k_into(&scores, opts.n, |v| view.filtered(view.orig(v)), &mut Vec::new());
+    for p in &mut items {
+        p.0 = view.orig(p.0);
+    }
+    Ok(Recommendations { items, eligible: view.eligible(&[]) })
+}
+
+/// The error for a user id the model does not know, suggesting the two ways out.
+pub fn unknown_user(id: &str) -> Error {
+    Error::UnknownId {
+        kind: "user",
+        id: id.to_string(),
+        hint: "the model has no factors for this user (not in the training data); \
+               name a few liked items with --liked ID,ID,... (or --liked-title), \
+               or use --fallback popular for the most popular items"
+            .into(),
+    }
+}
+
+/// The error for an unknown item id.
+pub fn unknown_item(id: &str) -> Error {
+    Error::UnknownId {
+        kind: "item",
+        id: id.to_string(),
+        hint: "the model has no factors for this item (not in the training data)".into(),
+    }
+}
+
+/// Which factors a similarity query compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    /// Item factors (`implicit`'s `similar_items`).
+    Item,
+    /// User factors (`implicit`'s `similar_users`).
+    User,
+}
+
+/// The N rows most similar to row `index` by cosine similarity of factors,
+/// `cos(a, b) = aᵀb / (‖a‖ ‖b‖)` (f64, clamped to [−1, 1]); a zero-norm row has similarity 0
+/// with everything. The query itself is excluded unless `include_self`. Only `opts.n`,
+/// `opts.filter` and `opts.candidates` apply.
+pub fn similar(
+    model: &Model,
+    entity: Entity,
+    index: u32,
+    include_self: bool,
+    opts: &RecommendOptions<'_>,
+) -> Result<Recommendations> {
+    check_model(model)?;
+    check_n(opts.n)?;
+    let factors = match entity {
+        Entity::Item => &model.item_factors,
+        Entity::User => &model.user_factors,
+    };
+    if index as usize >= factors.rows() {
+        return Err(Error::Invalid(format!("index {index} is out of range")));
+    }
+    let norms: Vec<f64> =
+        (0..factors.rows()).map(|r| dot64(factors.row(r), factors.row(r)).sqrt()).collect();
+    let q = factors.row(index as usize);
+    let qn = norms[index as usize];
+    let view = View::new(factors.rows(), opts);
+    let len = view.len();
+    let mut scores = Vec::with_capacity(len);
+    for v in 0..len as u32 {
+        let t = view.orig(v) as usize;
+        let d = qn * norms.get(t).copied().unwrap_or(0.0);
+        let c = if d > 0.0 { (dot64(q, factors.row(t)) / d).clamp(-1.0, 1.0) } else { 0.0 };
+        scores.push(c as f32);
+    }
+    let self_index = (!include_self).then_some(index);
+    let skip = |v: u32| {
+        let t = view.orig(v);
+        view.filtered(t) || self_index == Some(t)
+    };
+    let mut items = top_k_into(&scores, opts.n, skip, &mut Vec::new());
+    for p in &mut items {
+        p.0 = view.orig(p.0);
+    }
+    let mut eligible = view.eligible(&[]);
+    if !include_self && view.in_view(index) && !view.filtered(index) {
+        eligible = eligible.saturating_sub(1);
+    }
+    Ok(Recommendations { items, eligible })
+}
+
+/// Per-thread buffers of the batch scorer.
+#[derive(Default)]
+struct Scratch {
+    /// `view_len × BLOCK` scores, column-major (one contiguous column per query).
+    scores: Vec<f32>,
+    /// `BLOCK × rank` query factors, row-major.
+    queries: Vec<f32>,
+    /// Top-k selection buffer.
+    topk: Vec<(u32, f32)>,
+}
+
+/// Batch top-N: `queries` are query-side indices; targets ranked for each; `exclude` holds
+/// each query's seen targets (sorted rows).
+fn batch(
+    query: &Side<'_>,
+    target: &Side<'_>,
+    global: f64,
+    queries: &[u32],
+    exclude: Option<&Csr>,
+    opts: &RecommendOptions<'_>,
+    sink: &mut dyn FnMut(u32, Recommendations) -> Result<()>,
+) -> Result<()> {
+    check_n(opts.n)?;
+    let n_query = query.factors.rows();
+    if let Some(&bad) = queries.iter().find(|&&q| q as usize >= n_query) {
+        return Err(Error::Invalid(format!("index {bad} is out of range")));
+    }
+    let rank = query.factors.rank();
+    let view = View::new(target.factors.rows(), opts);
+    let vlen = view.len();
+    // The view's factors (gathered when a candidate subset is given) and target biases.
+    let gathered: Option<Vec<f32>> = opts.candidates.map(|_| {
+        let mut g = Vec::with_capacity(vlen * rank);
+        for v in 0..vlen as u32 {
+            g.extend_from_slice(target.factors.row(view.orig(v) as usize));
+        }
+        g
+    });
+    let vfactors: &[f32] = gathered.as_deref().unwrap_or(target.factors.as_slice());
+    let vbias: Option<Vec<f32>> =
+        target.bias.map(|_| (0..vlen as u32).map(|v| target.bias(view.orig(v)) as f32).collect());
+    let kk = opts.n.saturating_add(16 + opts.n / 4).min(vlen);
+
+    let threads = rayon::current_num_threads().max(1);
+    let pool: Vec<Mutex<Scratch>> = (0..threads).map(|_| Mutex::new(Scratch::default())).collect();
+    let chunk = BLOCK * 8 * threads;
+    for part in queries.chunks(chunk) {
+        let results: Vec<Vec<Recommendations>> = part
+            .par_chunks(BLOCK)
+            .map(|block| {
+                let slot = rayon::current_thread_index().unwrap_or(0) % pool.len();
+                let mut guard = match pool[slot].lock() {
+                    Ok(g) => g,
+                    Err(p) => p.into_inner(),
+                };
+                let s = &mut *guard;
+                let b = block.len();
+                s.queries.clear();
+                for &q in block {
+                    s.queries.extend_from_slice(query.factors.row(q as usize));
+                }
+                s.scores.resize(vlen * b, 0.0);
+                if vlen > 0 {
+                    let dst =
+                        MatMut::from_column_major_slice_mut(&mut s.scores[..vlen * b], vlen, b);
+                    let lhs = MatRef::from_row_major_slice(vfactors, vlen, rank);
+                    let rhs = MatRef::from_column_major_slice(&s.queries[..b * rank], rank, b);
+                    faer::linalg::matmul::matmul(dst, Accum::Replace, lhs, rhs, 1.0f32, Par::Seq);
+                }
+                let mut out = Vec::with_capacity(b);
+                for (j, &q) in block.iter().enumerate() {
+                    let col = &mut s.scores[j * vlen..(j + 1) * vlen];
+                    if let Some(vb) = &vbias {
+                        for (c, &bb) in col.iter_mut().zip(vb) {
+                            *c += bb;
+                        }
+                    }
+                    let seen = match exclude {
+                        Some(m) if !opts.include_seen => m.row(q as usize).0,
+                        _ => &[][..],
+                    };
+                    let skip = |v: u32| {
+                        let t = view.orig(v);
+                        view.filtered(t) || seen.binary_search(&t).is_ok()
+                    };
+                    let cand = top_k_into(col, kk, skip, &mut s.topk);
+                    let qv = query.factors.row(q as usize);
+                    let q_const = global + query.bias(q);
+                    let mut items: Vec<(u32, f32)> = cand
+                        .iter()
+                        .map(|&(v, _)| {
+                            let t = view.orig(v);
+                            (t, exact(qv, q_const, target, t))
+                        })
+                        .collect();
+                    items.sort_unstable_by(better);
+                    items.truncate(opts.n);
+                    out.push(Recommendations { items, eligible: view.eligible(seen) });
+                }
+                out
+            })
+            .collect();
+        for (q, r) in part.iter().zip(results.into_iter().flatten()) {
+            sink(*q, r)?;
+        }
+    }
+    Ok(())
+}
+
+/// Top-N items for each user index in `users`, in order (Spark's `recommendForAllUsers` with
+/// `users = 0..n_users`, `recommendForUserSubset` otherwise), calling `sink(user, list)` in
+/// input order. Scores in blocks of [`BLOCK`] users with an f32 matrix product, multithreaded;
+/// deterministic at any thread count; same results as [`recommend_user`] (see the module docs).
+pub fn recommend_batch(
+    model: &Model,
+    users: &[u32],
+    opts: &RecommendOptions<'_>,
+    mut sink: impl FnMut(u32, Recommendations) -> Result<()>,
+) -> Result<()> {
+    check_model(model)?;
+    let (q, t, global) = sides(model, true);
+    batch(&q, &t, global, users, Some(&model.seen), opts, &mut sink)
+}
+
+/// Top-N users for each item index in `items` (Spark's `recommendForAllItems` /
+/// `recommendForItemSubset`): users ranked by `x_uᵀ y_i (+ μ + b_u + b_i)`. Unless
+/// `include_seen`, users who interacted with the item in training are excluded; `filter` and
+/// `candidates` are sets of user indices. Calls `sink(item, list)` in input order.
+pub fn recommend_users_batch(
+    model: &Model,
+    items: &[u32],
+    opts: &RecommendOptions<'_>,
+    mut sink: impl FnMut(u32, Recommendations) -> Result<()>,
+) -> Result<()> {
+    check_model(model)?;
+    let (q, t, global) = sides(model, false);
+    let seen_t = if opts.include_seen { None } else { Some(model.seen.transpose()) };
+    batch(&q, &t, global, items, seen_t.as_ref(), opts, &mut sink)
+}
+
+/// Reads a list of ids: one per line, or the first field of each line (comma, tab, `;`, `|`
+/// or whitespace separated, CSV quoting understood). Blank lines and lines starting with `#`
+/// are skipped. Latin-1 bytes are accepted.
+pub fn read_id_list(path: &Path) -> Result<Vec<String>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let text = match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => e.into_bytes().iter().map(|&c| c as char).collect(),
+    };
+    let mut out = Vec::new();
+    let mut delim: Option<Delimiter> = None;
+    for line in text.lines() {
+        let line = line.trim_start_matches('\u{feff}').trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let d = *delim.get_or_insert_with(|| detect_delimiter(line));
+        if let Some(f) = split_fields(line, d).into_iter().next() {
+            let f = f.trim();
+            if !f.is_empty() {
+                out.push(f.to_string());
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::IdMap;
+    use crate::model::Biases;
+    use crate::params::AlsParams;
+    use crate::sparse::Duplicates;
+    use proptest::prelude::*;
+
+    pub(crate) fn model(
+        nu: usize,
+        ni: usize,
+        rank: usize,
+        uf: Vec<f32>,
+        itf: Vec<f32>,
+        seen: &[(u32, u32)],
+    ) -> Model {
+        let rows: Vec<u32> = seen.iter().map(|p| p.0).collect();
+        let cols: Vec<u32> = seen.iter().map(|p| p.1).collect();
+        let vals = vec![1.0f32; seen.len()];
+        Model {
+            params: AlsParams { rank, ..AlsParams::default() },
+            users: (0..nu).map(|u| format!("u{u}")).collect::<IdMap>(),
+            items: (0..ni).map(|i| format!("i{i}")).collect::<IdMap>(),
+            user_factors: Factors::from_vec(nu, rank, uf).unwrap(),
+            item_factors: Factors::from_vec(ni, rank, itf).unwrap(),
+            biases: None,
+            clip_predictions: false,
+            seen: Csr::from_triplets(nu, ni, &rows, &cols, &vals, Duplicates::Keep),
+            summary: Default::default(),
+        }
+    }
+
+    fn naive(m: &Model, u: u32, opts: &RecommendOptions<'_>) -> Recommendations {
+        let seen = m.seen.row(u as usize).0;
+        let mut all: Vec<(u32, f32)> = (0..m.items.len() as u32)
+            .filter(|&i| opts.include_seen || !seen.contains(&i))
+            .filter(|&i| opts.filter.is_none_or(|f| !f.contains(i)))
+            .filter(|&i| opts.candidates.is_none_or(|c| c.contains(i)))
+            .map(|i| (i, score(m, u, i).unwrap()))
+            .collect();
+        all.sort_by(better);
+        let eligible = all.len();
+        all.truncate(opts.n);
+        Recommendations { items: all, eligible }
+    }
+
+    #[test]
+    fn excludes_seen_and_filter_and_returns_exactly_n() {
+        // 1 user, 5 items, rank 1: scores = item factor.
+        let m = model(1, 5, 1, vec![1.0], vec![5.0, 4.0, 3.0, 2.0, 1.0], &[(0, 0)]);
+        let filter = IndexSet::from_indices(5, [1]);
+        let opts =
+            RecommendOptions { n: 2, include_seen: false, filter: Some(&filter), candidates: None };
+        let r = recommend_user(&m, 0, &opts).unwrap();
+        assert_eq!(r.items, vec![(2, 3.0), (3, 2.0)]);
+        assert_eq!(r.eligible, 3);
+        let opts = RecommendOptions { n: 10, ..opts };
+        let r = recommend_user(&m, 0, &opts).unwrap();
+        assert_eq!(r.items.len(), 3);
+        assert!(r.items.iter().all(|p| p.1.is_finite()));
+        let r = recommend_user(
+            &m,
+            0,
+            &RecommendOptions { include_seen: true, ..RecommendOptions::top(1) },
+        )
+        .unwrap();
+        assert_eq!(r.items, vec![(0, 5.0)]);
+        let cand = IndexSet::from_indices(5, [0, 3, 4]);
+        let opts =
+            RecommendOptions { n: 5, include_seen: false, filter: None, candidates: Some(&cand) };
+        let r = recommend_user(&m, 0, &opts).unwrap();
+        assert_eq!(r.items, vec![(3, 2.0), (4, 1.0)]);
+        assert_eq!(r.eligible, 2);
+        assert!(recommend_user(&m, 0, &RecommendOptions::top(0)).is_err());
+        assert!(recommend_user(&m, 7, &RecommendOptions::top(1)).is_err());
+    }
+
+    #[test]
+    fn biases_enter_the_ranking() {
+        let mut m = model(1, 3, 1, vec![1.0], vec![1.0, 1.0, 1.0], &[]);
+        m.biases = Some(Biases { global: 3.0, user: vec![0.5], item: vec![0.0, 0.25, -1.0] });
+        let r = recommend_user(&m, 0, &RecommendOptions::top(3)).unwrap();
+        assert_eq!(r.items, vec![(1, 4.75), (0, 4.5), (2, 3.5)]);
+        let mut got = Vec::new();
+        recommend_batch(&m, &[0], &RecommendOptions::top(3), |_, r| {
+            got.push(r);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(got[0], r);
+    }
+
+    #[test]
+    fn popular_counts_interactions() {
+        let m = model(
+            3,
+            4,
+            1,
+            vec![0.0; 3],
+            vec![0.0; 4],
+            &[(0, 2), (1, 2), (2, 2), (0, 1), (1, 1), (2, 3)],
+        );
+        let r = popular_items(&m, &RecommendOptions::top(3)).unwrap();
+        assert_eq!(r.items, vec![(2, 3.0), (1, 2.0), (3, 1.0)]);
+        assert_eq!(r.eligible, 4);
+    }
+
+    #[test]
+    fn similar_cosine_in_range_and_zero_norm() {
+        // items: (1,0), (2,0), (0,1), (0,0), (-1,0)
+        let m = model(
+            1,
+            5,
+            2,
+            vec![1.0, 0.0],
+            vec![1.0, 0.0, 2.0, 0.0, 0.0, 1.0, 0.0, 0.0, -1.0, 0.0],
+            &[],
+        );
+        let r = similar(&m, Entity::Item, 0, false, &RecommendOptions::top(10)).unwrap();
+        assert_eq!(r.items, vec![(1, 1.0), (2, 0.0), (3, 0.0), (4, -1.0)]);
+        assert_eq!(r.eligible, 4);
+        let r = similar(&m, Entity::Item, 0, true, &RecommendOptions::top(2)).unwrap();
+        assert_eq!(r.items, vec![(0, 1.0), (1, 1.0)]);
+        let r = similar(&m, Entity::Item, 3, false, &RecommendOptions::top(10)).unwrap();
+        assert!(r.items.iter().all(|p| p.1 == 0.0));
+    }
+
+    #[test]
+    fn fold_in_vector_excludes_given_items() {
+        let m = model(1, 4, 1, vec![1.0], vec![4.0, 3.0, 2.0, 1.0], &[]);
+        let r =
+            recommend_for_factors(&m, &[1.0], None, &[1, 0], &RecommendOptions::top(2)).unwrap();
+        assert_eq!(r.items, vec![(2, 2.0), (3, 1.0)]);
+        assert!(
+            recommend_for_factors(&m, &[1.0, 2.0], None, &[], &RecommendOptions::top(2)).is_err()
+        );
+    }
+
+    #[test]
+    fn index_set_basics() {
+        let s = IndexSet::from_indices(100, [5, 70, 5, 200]);
+        assert_eq!(s.members(), &[5, 70]);
+        assert!(s.contains(70) && !s.contains(6) && !s.contains(200));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn batch_equals_naive_full_sort(
+            nu in 1usize..40, ni in 1usize..60, rank in 1usize..5,
+            seed in proptest::collection::vec(-3i32..4, 0..1000),
+            n in 1usize..12, include_seen: bool, use_filter: bool, use_cand: bool,
+        ) {
+            // Small integers: every score is exact in f32, so ties are real ties.
+            let v = |k: usize| seed.get(k % seed.len().max(1)).copied().unwrap_or(1) as f32;
+            let uf: Vec<f32> = (0..nu * rank).map(|k| v(k * 7 + 1)).collect();
+            let itf: Vec<f32> = (0..ni * rank).map(|k| v(k * 13 + 5)).collect();
+            let seen: Vec<(u32, u32)> = (0..nu * 2).map(|k| ((k % nu) as u32, ((k * 31 + 3) % ni) as u32)).collect();
+            let m = model(nu, ni, rank, uf, itf, &seen);
+            let filter = IndexSet::from_indices(ni, (0..ni as u32).filter(|i| i % 5 == 1));
+            let cand = IndexSet::from_indices(ni, (0..ni as u32).filter(|i| i % 3 != 0));
+            let opts = RecommendOptions {
+                n, include_seen,
+                filter: use_filter.then_some(&filter),
+                candidates: use_cand.then_some(&cand),
+            };
+            let users: Vec<u32> = (0..nu as u32).collect();
+            let mut got = Vec::new();
+            recommend_batch(&m, &users, &opts, |u, r| { got.push((u, r)); Ok(()) }).unwrap();
+            prop_assert_eq!(got.len(), nu);
+            for (u, r) in got {
+                let want = naive(&m, u, &opts);
+                prop_assert_eq!(&r, &want);
+                prop_assert_eq!(&recommend_user(&m, u, &opts).unwrap(), &want);
+            }
+        }
+    }
+}

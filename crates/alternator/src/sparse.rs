@@ -96,22 +96,34 @@ impl Csr {
         Ok(Csr { indptr, indices, values, ncols })
     }
 
+    /// Sorts every row by column, keeping duplicates in their original order; rows in parallel.
     fn sort_rows(&mut self) {
-        let mut scratch: Vec<(u32, f32)> = Vec::new();
-        for r in 0..self.nrows() {
-            let (s, e) = (self.indptr[r], self.indptr[r + 1]);
-            let idx = &mut self.indices[s..e];
-            if idx.windows(2).all(|w| w[0] <= w[1]) {
-                continue;
-            }
-            scratch.clear();
-            scratch.extend(idx.iter().copied().zip(self.values[s..e].iter().copied()));
-            scratch.sort_by_key(|&(c, _)| c); // stable
-            for (k, &(c, v)) in scratch.iter().enumerate() {
-                self.indices[s + k] = c;
-                self.values[s + k] = v;
+        use rayon::prelude::*;
+        let mut rows: Vec<(&mut [u32], &mut [f32])> = Vec::with_capacity(self.nrows());
+        let (mut idx, mut val) = (&mut self.indices[..], &mut self.values[..]);
+        for w in self.indptr.windows(2) {
+            let n = w[1] - w[0];
+            let (a, ar) = idx.split_at_mut(n);
+            let (b, br) = val.split_at_mut(n);
+            (idx, val) = (ar, br);
+            if a.windows(2).any(|p| p[0] > p[1]) {
+                rows.push((a, b));
             }
         }
+        rows.into_par_iter().for_each_init(
+            Vec::new,
+            |scratch: &mut Vec<(u32, u32, f32)>, (idx, val)| {
+                scratch.clear();
+                scratch.extend(
+                    idx.iter().zip(val.iter()).enumerate().map(|(k, (&c, &v))| (c, k as u32, v)),
+                );
+                scratch.sort_unstable_by_key(|&(c, k, _)| (c, k));
+                for (k, &(c, _, v)) in scratch.iter().enumerate() {
+                    idx[k] = c;
+                    val[k] = v;
+                }
+            },
+        );
     }
 
     fn combine_duplicates(&mut self, dup: Duplicates) {

@@ -1,5 +1,6 @@
 //! One module per verb; each has `Args` (clap) and `run`.
 
+pub mod demo;
 pub mod evaluate;
 pub mod export;
 pub mod fit;
@@ -8,5 +9,7 @@ pub mod inspect;
 pub mod predict;
 pub mod recommend;
 pub mod recommend_users;
+pub mod serve;
 pub mod similar;
 pub mod split;
+pub mod tune;

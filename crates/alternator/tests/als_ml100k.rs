@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use alternator::als::{fit, FitOutput};
-use alternator::data::{read_interactions, Interactions, ReadOptions};
+use alternator::als::{FitOutput, fit};
+use alternator::data::{Interactions, ReadOptions, read_interactions};
 use alternator::model::Factors;
 use alternator::params::{AlsParams, Confidence, Solver};
 use alternator::sparse::{Csr, Duplicates};
@@ -40,7 +40,9 @@ fn load(dir: &Path) -> Split {
 }
 
 fn rmse(out: &FitOutput, test: &[(u32, u32, f32)]) -> f64 {
-    let dot = |a: &[f32], b: &[f32]| -> f64 { a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum() };
+    let dot = |a: &[f32], b: &[f32]| -> f64 {
+        a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum()
+    };
     let mut sse = 0.0;
     for &(u, i, r) in test {
         let mut p = dot(out.user_factors.row(u as usize), out.item_factors.row(i as usize));
@@ -63,7 +65,10 @@ fn explicit(split: &Split, p: AlsParams) -> (FitOutput, f64) {
 fn explicit_rank10_matches_spark() {
     let Some(dir) = data_dir() else { return };
     let split = load(&dir);
-    let (_, e) = explicit(&split, AlsParams { rank: 10, max_iter: 10, reg_param: 0.1, ..AlsParams::default() });
+    let (_, e) = explicit(
+        &split,
+        AlsParams { rank: 10, max_iter: 10, reg_param: 0.1, ..AlsParams::default() },
+    );
     println!("explicit rank 10 test RMSE {e:.4}");
     // Spark 0.9533 / 0.9589 depending on its seed.
     assert!((0.9433..=0.9689).contains(&e), "test RMSE {e}");
@@ -77,7 +82,9 @@ fn explicit_nonnegative_is_nonnegative_and_close() {
     let (_, e) = explicit(&split, base.clone());
     let (out, enn) = explicit(&split, AlsParams { nonnegative: true, ..base });
     println!("nonnegative test RMSE {enn:.4} vs {e:.4}");
-    assert!(out.user_factors.as_slice().iter().chain(out.item_factors.as_slice()).all(|&v| v >= 0.0));
+    assert!(
+        out.user_factors.as_slice().iter().chain(out.item_factors.as_slice()).all(|&v| v >= 0.0)
+    );
     assert!(enn <= e + 0.03, "{enn} vs {e}");
 }
 
@@ -94,7 +101,13 @@ fn explicit_biases_rank50() {
 }
 
 /// precision@K and ndcg@K (binary gains) over users with test items, train items filtered.
-pub fn ranking(uf: &Factors, itf: &Factors, train: &Csr, test: &[Vec<u32>], k: usize) -> (f64, f64) {
+pub fn ranking(
+    uf: &Factors,
+    itf: &Factors,
+    train: &Csr,
+    test: &[Vec<u32>],
+    k: usize,
+) -> (f64, f64) {
     let (mut hits, mut denom, mut ndcg_sum, mut n_users) = (0usize, 0usize, 0f64, 0usize);
     let mut scores = vec![0f32; itf.rows()];
     for (u, rel) in test.iter().enumerate() {
@@ -137,14 +150,23 @@ fn implicit_metrics(solver: Solver) -> Option<(f64, f64)> {
     let mut items = train.items.clone();
     let mut rel: Vec<Vec<u32>> = vec![Vec::new(); train.users.len()];
     for k in 0..test.len() {
-        let Some(u) = test.users.id(test.user_idx[k]).and_then(|s| train.users.get(s)) else { continue };
+        let Some(u) = test.users.id(test.user_idx[k]).and_then(|s| train.users.get(s)) else {
+            continue;
+        };
         let Some(id) = test.items.id(test.item_idx[k]) else { continue };
         let i = items.get_or_insert(id);
         if !rel[u as usize].contains(&i) {
             rel[u as usize].push(i);
         }
     }
-    let csr = Csr::from_triplets(train.users.len(), items.len(), &train.user_idx, &train.item_idx, &train.values, Duplicates::Sum);
+    let csr = Csr::from_triplets(
+        train.users.len(),
+        items.len(),
+        &train.user_idx,
+        &train.item_idx,
+        &train.values,
+        Duplicates::Sum,
+    );
     let p = AlsParams {
         rank: 64,
         max_iter: 15,

@@ -145,11 +145,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
     let model = train_model(&data, dup, &params, a.clip_predictions, &mut on_iter)?;
     pb.finish_and_clear();
-    // Saving waits for `alternator::modelfile` (another engineer's module) to be merged.
-    anyhow::bail!("cannot write {}: the model file format is not merged yet", a.model.display());
-    #[allow(unreachable_code)]
-    {
-
+    alternator::modelfile::save(&model, &a.model)?;
     let final_loss = model.summary.history.last().copied();
     if a.json {
         let out = serde_json::json!({
@@ -187,5 +183,4 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         );
     }
     Ok(())
-    }
 }

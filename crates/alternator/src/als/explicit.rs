@@ -46,7 +46,8 @@ pub(super) fn fit(
         {
             return Err(diverged(params, user_items, "factors", it));
         }
-        let rmse = train_rmse(user_items, &uf, &itf, params.biases.then_some((mu, &ub[..], &ib[..])));
+        let rmse =
+            train_rmse(user_items, &uf, &itf, params.biases.then_some((mu, &ub[..], &ib[..])));
         history.push(rmse);
         on_iter(&IterationReport {
             iteration: it,

@@ -45,13 +45,19 @@ pub(super) fn fit(
                 .or(half(user_items, &itf, &mut uf, params, conf))
         } else {
             // implicit: users from items, then items from users.
-            half(user_items, &itf, &mut uf, params, conf)
-                .or(half(&item_users, &uf, &mut itf, params, conf))
+            half(user_items, &itf, &mut uf, params, conf).or(half(
+                &item_users,
+                &uf,
+                &mut itf,
+                params,
+                conf,
+            ))
         };
         if bad.is_some() || !uf.all_finite() || !itf.all_finite() {
             return Err(diverged(params, user_items, "factors", it));
         }
-        let loss = params.compute_loss.then(|| training_loss(user_items, &item_users, &uf, &itf, params));
+        let loss =
+            params.compute_loss.then(|| training_loss(user_items, &item_users, &uf, &itf, params));
         if let Some(l) = loss {
             if !l.is_finite() {
                 return Err(diverged(params, user_items, "training loss", it));
@@ -76,39 +82,27 @@ fn half(
     let yty = gram(src);
     let y = src.as_slice();
     let first_bad = AtomicUsize::new(usize::MAX);
-    dst.as_mut_slice()
-        .par_chunks_mut(k)
-        .enumerate()
-        .with_min_len(MIN_ROWS_PER_TASK)
-        .for_each_init(
-            || Scratch::new(k),
-            |s, (r, x)| {
-                let (idx, vals) = rows.row(r);
-                if vals.iter().all(|&v| v == 0.0) {
-                    x.fill(0.0);
-                    return;
+    dst.as_mut_slice().par_chunks_mut(k).enumerate().with_min_len(MIN_ROWS_PER_TASK).for_each_init(
+        || Scratch::new(k),
+        |s, (r, x)| {
+            let (idx, vals) = rows.row(r);
+            if vals.iter().all(|&v| v == 0.0) {
+                x.fill(0.0);
+                return;
+            }
+            let diag = row_diag(params, vals);
+            match params.solver {
+                Solver::Cg => {
+                    kernels::implicit_cg_row(&yty, diag, y, idx, vals, conf, params.cg_steps, x, s)
                 }
-                let diag = row_diag(params, vals);
-                match params.solver {
-                    Solver::Cg => kernels::implicit_cg_row(
-                        &yty,
-                        diag,
-                        y,
-                        idx,
-                        vals,
-                        conf,
-                        params.cg_steps,
-                        x,
-                        s,
-                    ),
-                    Solver::Cholesky => {
-                        if !kernels::implicit_cholesky_row(&yty, diag, y, idx, vals, conf, x, s) {
-                            first_bad.fetch_min(r, Ordering::Relaxed);
-                        }
+                Solver::Cholesky => {
+                    if !kernels::implicit_cholesky_row(&yty, diag, y, idx, vals, conf, x, s) {
+                        first_bad.fetch_min(r, Ordering::Relaxed);
                     }
                 }
-            },
-        );
+            }
+        },
+    );
     let bad = first_bad.into_inner();
     (bad != usize::MAX).then_some(bad)
 }

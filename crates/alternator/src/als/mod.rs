@@ -159,14 +159,22 @@ pub fn train_model(
 /// non-negativity as trained) or the implicit normal equations of the model's confidence
 /// convention. `items` are item indices, `values` their ratings / counts. Returns the factors
 /// and, for a model with biases, the user bias.
-pub fn fold_in_user(model: &Model, items: &[u32], values: &[f32]) -> Result<(Vec<f32>, Option<f32>)> {
+pub fn fold_in_user(
+    model: &Model,
+    items: &[u32],
+    values: &[f32],
+) -> Result<(Vec<f32>, Option<f32>)> {
     let other_bias = model.biases.as_ref().map(|b| (b.global, b.item.as_slice()));
     fold_in(model, &model.item_factors, other_bias, items, values, "item")
 }
 
 /// Folds in a new item against the model's fixed user factors (see [`fold_in_user`]).
 /// `users` are user indices. Returns the item factors and, with biases, the item bias.
-pub fn fold_in_item(model: &Model, users: &[u32], values: &[f32]) -> Result<(Vec<f32>, Option<f32>)> {
+pub fn fold_in_item(
+    model: &Model,
+    users: &[u32],
+    values: &[f32],
+) -> Result<(Vec<f32>, Option<f32>)> {
     let other_bias = model.biases.as_ref().map(|b| (b.global, b.user.as_slice()));
     fold_in(model, &model.user_factors, other_bias, users, values, "user")
 }

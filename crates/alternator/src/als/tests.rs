@@ -14,7 +14,14 @@ pub(crate) fn toy(users: usize, items: usize, per_user: usize, seed: u64, rating
             v.push(if ratings { 1.0 + g.below(5) as f32 } else { 1.0 + g.below(4) as f32 });
         }
     }
-    Csr::from_triplets(users, items, &r, &c, &v, if ratings { Duplicates::Keep } else { Duplicates::Sum })
+    Csr::from_triplets(
+        users,
+        items,
+        &r,
+        &c,
+        &v,
+        if ratings { Duplicates::Keep } else { Duplicates::Sum },
+    )
 }
 
 #[test]
@@ -34,7 +41,10 @@ fn empty_and_non_finite_inputs_are_errors() {
     let nan = Csr::from_triplets(1, 1, &[0], &[0], &[f32::NAN], Duplicates::Keep);
     assert!(matches!(fit(&nan, &AlsParams::default(), &mut |_| {}), Err(Error::Invalid(_))));
     let bad = AlsParams { rank: 0, ..AlsParams::default() };
-    assert!(matches!(fit(&toy(3, 3, 2, 1, true), &bad, &mut |_| {}), Err(Error::InvalidParameter { .. })));
+    assert!(matches!(
+        fit(&toy(3, 3, 2, 1, true), &bad, &mut |_| {}),
+        Err(Error::InvalidParameter { .. })
+    ));
 }
 
 #[test]
@@ -61,8 +71,10 @@ fn implicit_cg_and_cholesky_agree_when_cg_converges() {
             confidence,
             ..AlsParams::default()
         };
-        let chol = fit(&m, &AlsParams { solver: Solver::Cholesky, ..base.clone() }, &mut |_| {}).unwrap();
-        let cg = fit(&m, &AlsParams { solver: Solver::Cg, cg_steps: 20, ..base }, &mut |_| {}).unwrap();
+        let chol =
+            fit(&m, &AlsParams { solver: Solver::Cholesky, ..base.clone() }, &mut |_| {}).unwrap();
+        let cg =
+            fit(&m, &AlsParams { solver: Solver::Cg, cg_steps: 20, ..base }, &mut |_| {}).unwrap();
         for (a, b) in chol.user_factors.as_slice().iter().zip(cg.user_factors.as_slice()) {
             assert!((a - b).abs() < 1e-3, "{confidence:?}: {a} vs {b}");
         }

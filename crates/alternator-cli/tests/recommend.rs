@@ -273,6 +273,17 @@ fn new_user_by_liked_ids_and_titles() {
     ])));
     assert_eq!(rows.len(), 3);
 
+    // --liked-file: a header line, `ID,value` rows and an unknown id (reported, not fatal).
+    let lf = write(dir.path(), "liked.csv", "item,rating\na,1\nb,2\nzzz,3\n");
+    let out = alternator(&["recommend", "--model", m, "--liked-file", &lf, "-n", "10", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(v["liked"], serde_json::json!(["a", "b"]));
+    assert_eq!(v["results"].as_array().unwrap().len(), 3);
+    assert!(stderr(&out).contains("zzz"), "{}", stderr(&out));
+    let bad = write(dir.path(), "bad.csv", "a,1\nb,x\n");
+    let out = alternator(&["recommend", "--model", m, "--liked-file", &bad]);
+    assert_eq!(out.status.code(), Some(2));
+
     let out = alternator(&["recommend", "--model", m, "--liked", "a:lots"]);
     assert_eq!(out.status.code(), Some(2));
     let out = alternator(&["recommend", "--model", m, "--liked", "zzz"]);

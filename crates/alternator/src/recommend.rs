@@ -22,8 +22,10 @@
 //!
 //! [`recommend_batch`] (Spark's `recommendForAllUsers` / `recommendForUserSubset`) and
 //! [`recommend_users_batch`] (`recommendForAllItems` / `recommendForItemSubset`) score blocks of
-//! [`BLOCK`] queries against every target with one f32 matrix product `S = Y Xᵀ` (faer),
-//! select the best `N + margin` of each column with [`crate::topk::top_k_into`], then rescore
+//! [`BLOCK`] queries against tiles of [`TILE`] targets with f32 matrix products `S = Y Xᵀ` (faer),
+//! select the best `N + margin` of each column (the same selection as
+//! [`crate::topk::top_k_into`], streamed over tiles of targets so the score tile stays in
+//! cache, with a vectorised skip of chunks that cannot enter), then rescore
 //! those exactly (f64) and keep the best `N`. The result equals the one-at-a-time functions
 //! ([`recommend_user`]) unless an f32 rounding error exceeds the score gap at the margin.
 //! Blocks are fixed by position in the query list, so the output does not depend on the
@@ -620,15 +622,97 @@ pub fn similar(
     Ok(Recommendations { items, eligible })
 }
 
+/// Scores per chunk of the fast rejection path of [`Selector::feed`].
+const REJECT_CHUNK: usize = 64;
+
+/// Targets scored per matrix product in the batch scorer: a `TILE × BLOCK` f32 score tile
+/// (1 MiB) stays in cache between the product and the selection.
+pub const TILE: usize = 1024;
+
+/// Streaming top-`k` selection (the same result as [`top_k_into`] over the concatenation of
+/// everything fed), for the batch scorer, which sees each query's scores one tile at a time.
+///
+/// Once `k` candidates are held, the `k`-th best score `t` is a bar that a later index can
+/// pass only with a score `> t` (an equal score loses the tie to the smaller index already
+/// held), so a chunk of [`REJECT_CHUNK`] scores whose maximum is `≤ t` is skipped with one
+/// vectorised max instead of a comparison per score. NaN scores sort last (as in [`better`]).
+#[derive(Default)]
+struct Selector {
+    buf: Vec<(u32, f32)>,
+    /// The worst kept candidate once the buffer has been cut to `k`.
+    threshold: Option<(u32, f32)>,
+}
+
+impl Selector {
+    fn reset(&mut self) {
+        self.buf.clear();
+        self.threshold = None;
+    }
+
+    /// Feeds the scores of indices `base..base + scores.len()` (increasing across calls).
+    fn feed(&mut self, scores: &[f32], base: u32, k: usize, skip: &impl Fn(u32) -> bool) {
+        if k == 0 {
+            return;
+        }
+        let cap = k.saturating_mul(2).max(16);
+        let mut at = base;
+        for chunk in scores.chunks(REJECT_CHUNK) {
+            if let Some(bar) = self.threshold.map(|t| t.1).filter(|b| !b.is_nan()) {
+                if let Ok(c) = <&[f32; REJECT_CHUNK]>::try_from(chunk) {
+                    // `x > a ? x : a` is one packed max per 8 lanes (NaN never wins).
+                    let mut acc = [f32::NEG_INFINITY; 8];
+                    for l in 0..REJECT_CHUNK / 8 {
+                        for (a, &x) in acc.iter_mut().zip(&c[l * 8..l * 8 + 8]) {
+                            *a = if x > *a { x } else { *a };
+                        }
+                    }
+                    if acc.iter().all(|&a| a <= bar) {
+                        at += chunk.len() as u32;
+                        continue;
+                    }
+                }
+            }
+            for &s in chunk {
+                let i = at;
+                at += 1;
+                if let Some(t) = self.threshold {
+                    if better(&(i, s), &t) != std::cmp::Ordering::Less {
+                        continue;
+                    }
+                }
+                if skip(i) {
+                    continue;
+                }
+                self.buf.push((i, s));
+                if self.buf.len() >= cap {
+                    self.buf.select_nth_unstable_by(k - 1, better);
+                    self.buf.truncate(k);
+                    self.threshold = self.buf.iter().copied().max_by(better);
+                }
+            }
+        }
+    }
+
+    /// The `k` best fed so far, best first.
+    fn finish(&mut self, k: usize) -> &[(u32, f32)] {
+        if self.buf.len() > k {
+            self.buf.select_nth_unstable_by(k.max(1) - 1, better);
+            self.buf.truncate(k);
+        }
+        self.buf.sort_unstable_by(better);
+        &self.buf
+    }
+}
+
 /// Per-thread buffers of the batch scorer.
 #[derive(Default)]
 struct Scratch {
-    /// `view_len × BLOCK` scores, column-major (one contiguous column per query).
+    /// `TILE × BLOCK` scores, column-major (one contiguous column per query).
     scores: Vec<f32>,
     /// `BLOCK × rank` query factors, row-major.
     queries: Vec<f32>,
-    /// Top-k selection buffer.
-    topk: Vec<(u32, f32)>,
+    /// One streaming selection per query of the block.
+    sel: Vec<Selector>,
 }
 
 /// Batch top-N: `queries` are query-side indices; targets ranked for each; `exclude` holds
@@ -681,31 +765,50 @@ fn batch(
                 for &q in block {
                     s.queries.extend_from_slice(query.factors.row(q as usize));
                 }
-                s.scores.resize(vlen * b, 0.0);
-                if vlen > 0 {
-                    let dst =
-                        MatMut::from_column_major_slice_mut(&mut s.scores[..vlen * b], vlen, b);
-                    let lhs = MatRef::from_row_major_slice(vfactors, vlen, rank);
-                    let rhs = MatRef::from_column_major_slice(&s.queries[..b * rank], rank, b);
+                if s.sel.len() < b {
+                    s.sel.resize_with(b, Selector::default);
+                }
+                for sel in &mut s.sel[..b] {
+                    sel.reset();
+                }
+                s.scores.resize(TILE * b, 0.0);
+                let rhs = MatRef::from_column_major_slice(&s.queries[..b * rank], rank, b);
+                for t0 in (0..vlen).step_by(TILE) {
+                    let tl = TILE.min(vlen - t0);
+                    let dst = MatMut::from_column_major_slice_mut(&mut s.scores[..tl * b], tl, b);
+                    let lhs = MatRef::from_row_major_slice(
+                        &vfactors[t0 * rank..(t0 + tl) * rank],
+                        tl,
+                        rank,
+                    );
                     faer::linalg::matmul::matmul(dst, Accum::Replace, lhs, rhs, 1.0f32, Par::Seq);
+                    for (j, &q) in block.iter().enumerate() {
+                        let col = &mut s.scores[j * tl..(j + 1) * tl];
+                        if let Some(vb) = &vbias {
+                            for (c, &bb) in col.iter_mut().zip(&vb[t0..t0 + tl]) {
+                                *c += bb;
+                            }
+                        }
+                        let seen = match exclude {
+                            Some(m) if !opts.include_seen => m.row(q as usize).0,
+                            _ => &[][..],
+                        };
+                        let skip = |v: u32| {
+                            let t = view.orig(v);
+                            view.filtered(t) || seen.binary_search(&t).is_ok()
+                        };
+                        if let Some(sel) = s.sel.get_mut(j) {
+                            sel.feed(col, t0 as u32, kk, &skip);
+                        }
+                    }
                 }
                 let mut out = Vec::with_capacity(b);
                 for (j, &q) in block.iter().enumerate() {
-                    let col = &mut s.scores[j * vlen..(j + 1) * vlen];
-                    if let Some(vb) = &vbias {
-                        for (c, &bb) in col.iter_mut().zip(vb) {
-                            *c += bb;
-                        }
-                    }
                     let seen = match exclude {
                         Some(m) if !opts.include_seen => m.row(q as usize).0,
                         _ => &[][..],
                     };
-                    let skip = |v: u32| {
-                        let t = view.orig(v);
-                        view.filtered(t) || seen.binary_search(&t).is_ok()
-                    };
-                    let cand = top_k_into(col, kk, skip, &mut s.topk);
+                    let cand = s.sel.get_mut(j).map(|sel| sel.finish(kk)).unwrap_or(&[]);
                     let qv = query.factors.row(q as usize);
                     let q_const = global + query.bias(q);
                     let mut items: Vec<(u32, f32)> = cand
@@ -931,6 +1034,70 @@ mod tests {
         let s = IndexSet::from_indices(100, [5, 70, 5, 200]);
         assert_eq!(s.members(), &[5, 70]);
         assert!(s.contains(70) && !s.contains(6) && !s.contains(200));
+    }
+
+    #[test]
+    fn batch_spanning_several_tiles_equals_per_user() {
+        // 300 users (two blocks) × 2600 items (three tiles), rank 3, pseudo-random factors
+        // with many exact ties (multiples of 1/4), some seen items and a filter.
+        let (nu, ni, k) = (300usize, 2600usize, 3usize);
+        let mut x = 7u64;
+        let mut r = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ((x >> 33) % 9) as f32 / 4.0 - 1.0
+        };
+        let uf: Vec<f32> = (0..nu * k).map(|_| r()).collect();
+        let itf: Vec<f32> = (0..ni * k).map(|_| r()).collect();
+        let seen: Vec<(u32, u32)> =
+            (0..nu as u32).flat_map(|u| [(u, (u * 7) % ni as u32), (u, 2000 + u)]).collect();
+        let m = model(nu, ni, k, uf, itf, &seen);
+        let filter = IndexSet::from_indices(ni, (0..ni as u32).filter(|i| i % 11 == 0));
+        let opts = RecommendOptions {
+            n: 25,
+            include_seen: false,
+            filter: Some(&filter),
+            candidates: None,
+        };
+        let users: Vec<u32> = (0..nu as u32).rev().collect();
+        let mut got = Vec::new();
+        recommend_batch(&m, &users, &opts, |u, r| {
+            got.push((u, r));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(got.len(), nu);
+        for (u, r) in got {
+            assert_eq!(r, naive(&m, u, &opts), "user {u}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn streaming_selector_equals_top_k(
+            scores in proptest::collection::vec(prop_oneof![
+                (-3i32..3).prop_map(|x| x as f32),
+                -3f32..3.0,
+                Just(f32::NAN),
+            ], 0..700),
+            k in 0usize..50,
+            skip_mod in 1u32..5,
+            piece in 1usize..300,
+        ) {
+            let skip = |i: u32| skip_mod > 1 && i % skip_mod == 0;
+            let mut sel = Selector::default();
+            sel.reset();
+            for (p, part) in scores.chunks(piece).enumerate() {
+                sel.feed(part, (p * piece) as u32, k, &skip);
+            }
+            let a = sel.finish(k).to_vec();
+            let b = crate::topk::top_k(&scores, k, skip);
+            prop_assert_eq!(a.len(), b.len());
+            for (x, y) in a.iter().zip(&b) {
+                prop_assert!(x.0 == y.0 && (x.1 == y.1 || (x.1.is_nan() && y.1.is_nan())));
+            }
+        }
     }
 
     proptest! {

@@ -136,6 +136,11 @@ pub fn num(v: f32) -> serde_json::Value {
     }
 }
 
+/// True when `e` is a broken pipe on stdout (`out` is `None`): the reader stopped reading.
+pub fn is_closed_stdout(e: &std::io::Error, out: Option<&Path>) -> bool {
+    out.is_none() && e.kind() == std::io::ErrorKind::BrokenPipe
+}
+
 /// Quotes a CSV field when it holds a comma, quote or line break.
 pub fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
     if s.contains([',', '"', '\n', '\r']) {
@@ -537,7 +542,8 @@ fn run_batch(
     let pb = common::progress(users.len() as u64, "users");
     let mut short = 0usize;
     let mut line = String::new();
-    recommend::recommend_batch(model, &users, opts, |u, list| {
+    let mut closed = false;
+    let done = recommend::recommend_batch(model, &users, opts, |u, list| {
         pb.inc(1);
         if list.items.len() < opts.n {
             short += 1;
@@ -571,11 +577,21 @@ fn run_batch(
             w.write_all(line.as_bytes())
         };
         res.map_err(|e| {
+            closed |= is_closed_stdout(&e, a.out.as_deref());
             alternator::Error::io(a.out.clone().unwrap_or_else(|| "<stdout>".into()), e)
         })
-    })?;
+    });
     pb.finish_and_clear();
-    w.flush()?;
+    if closed {
+        return Ok(()); // the reader of stdout went away (`| head`): stop quietly
+    }
+    done?;
+    match w.flush() {
+        Err(e) if is_closed_stdout(&e, a.out.as_deref()) => return Ok(()),
+        r => r.map_err(|e| {
+            alternator::Error::io(a.out.clone().unwrap_or_else(|| "<stdout>".into()), e)
+        })?,
+    }
     if short > 0 {
         eprintln!("{short} user(s) had fewer than {} eligible items", opts.n);
     }

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use alternator::recommend::{self, RecommendOptions, read_id_list};
 use serde_json::json;
 
-use super::recommend::{Format, MetaArgs, csv_field, id_set, load_model, num, output, print_list};
+use super::recommend::{
+    Format, MetaArgs, csv_field, id_set, is_closed_stdout, load_model, num, output, print_list,
+};
 use crate::common::{self, usage};
 
 /// Flags of `alternator recommend-users`.
@@ -147,7 +149,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let pb = common::progress(items.len() as u64, "items");
     let mut short = 0usize;
     let mut line = String::new();
-    recommend::recommend_users_batch(&model, &items, &opts, |i, list| {
+    let mut closed = false;
+    let done = recommend::recommend_users_batch(&model, &items, &opts, |i, list| {
         pb.inc(1);
         if list.items.len() < opts.n {
             short += 1;
@@ -183,11 +186,21 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             w.write_all(line.as_bytes())
         };
         res.map_err(|e| {
+            closed |= is_closed_stdout(&e, a.out.as_deref());
             alternator::Error::io(a.out.clone().unwrap_or_else(|| "<stdout>".into()), e)
         })
-    })?;
+    });
     pb.finish_and_clear();
-    w.flush()?;
+    if closed {
+        return Ok(()); // the reader of stdout went away (`| head`): stop quietly
+    }
+    done?;
+    match w.flush() {
+        Err(e) if is_closed_stdout(&e, a.out.as_deref()) => return Ok(()),
+        r => r.map_err(|e| {
+            alternator::Error::io(a.out.clone().unwrap_or_else(|| "<stdout>".into()), e)
+        })?,
+    }
     if short > 0 {
         eprintln!("{short} item(s) had fewer than {} eligible users", opts.n);
     }

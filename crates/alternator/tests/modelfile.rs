@@ -196,7 +196,7 @@ prop_compose! {
             items,
             user_factors: Factors::from_vec(nu, rank, uf).unwrap(),
             item_factors: Factors::from_vec(ni, rank, itf).unwrap(),
-            biases: with_biases.then(|| Biases { global: 0.5, user: ub, item: ib }),
+            biases: with_biases.then_some(Biases { global: 0.5, user: ub, item: ib }),
             clip_predictions: clip,
             seen: Csr::from_triplets(nu, ni, &rows, &cols, &vals, Duplicates::Keep),
             summary: TrainingSummary { interactions: pairs.len(), value_min: -5.0, value_max: 5.0, ..TrainingSummary::default() },

@@ -155,3 +155,59 @@ fn bad_model_files_exit_2_with_a_clear_message() {
         assert!(err.contains(needle), "{err}");
     }
 }
+
+/// A trained model: save → load → predict (the binary) is bit-identical to the in-memory model.
+#[test]
+fn trained_model_predictions_survive_the_file() {
+    use alternator::data::{ReadOptions, read_interactions};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("g.tsv");
+    let o = Command::new(env!("CARGO_BIN_EXE_alternator"))
+        .args([
+            "generate",
+            "--users",
+            "80",
+            "--items",
+            "50",
+            "--nnz",
+            "1500",
+            "--test-fraction",
+            "0.2",
+        ])
+        .args(["--out", data.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let train = alternator::generate::suffixed(&data, "train");
+    let test = alternator::generate::suffixed(&data, "test");
+    let d = read_interactions(&train, &ReadOptions::default()).unwrap();
+    let params = AlsParams { rank: 4, max_iter: 3, ..AlsParams::default() };
+    let m =
+        alternator::als::train_model(&d, Duplicates::Keep, &params, false, &mut |_| {}).unwrap();
+    let mp = dir.path().join("m.alt");
+    modelfile::save(&m, &mp).unwrap();
+    let o = run(&[
+        "predict",
+        "--model",
+        mp.to_str().unwrap(),
+        "--input",
+        test.to_str().unwrap(),
+        "--out",
+        "-",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let mut checked = 0;
+    for line in out.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let got = f.last().unwrap();
+        match m.predict(f[0], f[1]) {
+            Some(p) => {
+                assert_eq!(got.parse::<f32>().unwrap().to_bits(), p.to_bits(), "{line}");
+                checked += 1;
+            }
+            None => assert_eq!(*got, "NaN"),
+        }
+    }
+    assert!(checked > 100, "{checked}");
+}

@@ -211,3 +211,19 @@ fn trained_model_predictions_survive_the_file() {
     }
     assert!(checked > 100, "{checked}");
 }
+
+#[test]
+fn crlf_lines_keep_their_ending() {
+    let dir = tempfile::tempdir().unwrap();
+    let (m, mp) = saved(dir.path());
+    let input = dir.path().join("pairs.tsv");
+    std::fs::write(&input, "u0\ti1\t4\r\n\r\nu3\ti4\t5\r\n").unwrap();
+    let o = run(&["predict", "--model", &mp, "--input", input.to_str().unwrap(), "--out", "-"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let want = format!(
+        "u0\ti1\t4\t{}\r\nu3\ti4\t5\t{}\r\n",
+        m.predict("u0", "i1").unwrap(),
+        m.predict("u3", "i4").unwrap()
+    );
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), want);
+}

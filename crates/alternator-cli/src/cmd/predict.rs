@@ -92,7 +92,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let mut buf = Vec::with_capacity(256);
     for (k, raw) in bytes.split(|&b| b == b'\n').enumerate() {
         let line_no = k as u64 + 1;
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        // Keep the file's line ending (LF or CRLF) on the rewritten line.
+        let (raw, eol): (&[u8], &[u8]) = match raw.strip_suffix(b"\r") {
+            Some(r) => (r, b"\r\n"),
+            None => (raw, b"\n"),
+        };
         if header_pending {
             if raw.iter().all(|b| b.is_ascii_whitespace()) {
                 continue;
@@ -101,7 +105,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             buf.clear();
             buf.extend_from_slice(raw);
             buf.extend_from_slice(&delim);
-            buf.extend_from_slice(b"prediction\n");
+            buf.extend_from_slice(b"prediction");
+            buf.extend_from_slice(eol);
             out.write_all(&buf).map_err(werr)?;
             continue;
         }
@@ -124,7 +129,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             Some(p) => write!(buf, "{p}")?,
             None => buf.extend_from_slice(b"NaN"),
         }
-        buf.push(b'\n');
+        buf.extend_from_slice(eol);
         out.write_all(&buf).map_err(werr)?;
         written += 1;
     }

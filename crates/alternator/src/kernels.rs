@@ -167,7 +167,8 @@ fn syr_lower64_g<const FMA: bool>(a: &mut [f64], w: f64, f: &[f64]) {
 
 /// In-place Cholesky `A = L Lᵀ` of the lower triangle of a row-major `k × k` f64 matrix
 /// (Cholesky–Banachiewicz, row by row), then solves `L Lᵀ x = b` in place of `b`.
-/// Returns `false` (leaving garbage) when `A` is not numerically positive definite.
+/// Returns `false` (leaving garbage) when `A` is not numerically positive definite (a pivot
+/// at or below `1e-12` times its original diagonal entry).
 #[inline(always)]
 fn cholesky_solve_g<const FMA: bool>(a: &mut [f64], b: &mut [f64]) -> bool {
     let k = b.len();
@@ -180,7 +181,10 @@ fn cholesky_solve_g<const FMA: bool>(a: &mut [f64], b: &mut [f64]) -> bool {
             row_i[j] = s / done[j * k + j];
         }
         let d = row_i[i] - dot64_g::<FMA>(&row_i[..i], &row_i[..i]);
-        if d.is_nan() || d <= 0.0 {
+        // A pivot lost to rounding (relative to the original diagonal) means a singular
+        // matrix, e.g. λ = 0 with fewer ratings than the rank: refuse rather than return
+        // meaningless huge factors.
+        if d.is_nan() || d <= row_i[i].abs() * 1e-12 {
             return false;
         }
         row_i[i] = d.sqrt();

@@ -186,7 +186,7 @@ fn cholesky_solve_g<const FMA: bool>(
     }
     for j in 0..k {
         let d = a[j * k + j];
-        if !(d > diag0[j] * 1e-12) {
+        if d.is_nan() || d <= diag0[j] * 1e-12 {
             return false;
         }
         let l = d.sqrt();

@@ -41,6 +41,7 @@ pub mod sparse;
 pub mod split;
 pub mod stats;
 pub mod topk;
+pub mod tune;
 
 pub use error::{Error, Result};
 pub use ids::IdMap;

@@ -44,11 +44,12 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::als::observe::{Snapshot, fit_with};
 use crate::data::Interactions;
 use crate::error::{Error, Result};
 use crate::evaluate::{ranking_metrics_at_k, regression_metrics};
 use crate::ids::IdMap;
-use crate::model::{Biases, Factors, Model, TrainingSummary};
+use crate::model::{Biases, Model, TrainingSummary};
 use crate::params::AlsParams;
 use crate::rng::SplitMix64;
 use crate::sparse::{Csr, Duplicates};
@@ -269,37 +270,19 @@ impl Default for TuneOptions {
     }
 }
 
-/// Bias terms as a trainer holds them during training.
-#[derive(Debug, Clone, Copy)]
-pub struct BiasesRef<'a> {
-    /// Global mean μ.
-    pub global: f32,
-    /// Per-user biases.
-    pub user: &'a [f32],
-    /// Per-item biases.
-    pub item: &'a [f32],
-}
-
-/// The model after one iteration, as a trainer shows it to an observer.
-#[derive(Debug, Clone, Copy)]
-pub struct Snapshot<'a> {
-    /// 1-based iteration number.
-    pub iteration: usize,
-    /// User factors.
-    pub user_factors: &'a Factors,
-    /// Item factors.
-    pub item_factors: &'a Factors,
-    /// Bias terms, when trained with biases.
-    pub biases: Option<BiasesRef<'a>>,
-}
-
-/// An observer of training: called after every iteration, returns `Break` to stop early.
+/// An observer of one training run: sees the model after every iteration, returns `Break` to
+/// stop training.
 pub type Observer<'a> = dyn FnMut(&Snapshot<'_>) -> ControlFlow<()> + 'a;
 
 /// A training function: trains on `user_items` with `params`, showing every iteration to the
 /// observer and stopping when it breaks. [`als_trainer`] is the real one; tests may plug in
 /// others.
 pub type Trainer = dyn Fn(&Csr, &AlsParams, &mut Observer<'_>) -> Result<()> + Sync;
+
+/// The real trainer: [`als::observe::fit_with`](crate::als::observe::fit_with).
+pub fn als_trainer(user_items: &Csr, params: &AlsParams, observe: &mut Observer<'_>) -> Result<()> {
+    fit_with(user_items, params, &mut |_, s| observe(s)).map(|_| ())
+}
 
 /// One fold's train and validation parts, in the fold's compact index space (only users and
 /// items with training interactions get an index).
@@ -794,4 +777,202 @@ pub fn tune(
         results,
         ranking,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{ReadOptions, parse_interactions};
+    use crate::model::Factors;
+    use std::path::Path;
+
+    /// A planted rank-2 ratings matrix: 30 users × 20 items, every third pair rated.
+    fn data() -> Interactions {
+        let mut text = String::new();
+        for u in 0..30 {
+            for i in 0..20 {
+                if (u * 7 + i * 3) % 3 == 0 || (u + i) % 4 == 0 {
+                    let a = if u % 2 == 0 { 1.0 } else { -1.0 };
+                    let b = if i % 2 == 0 { 1.0 } else { -1.0 };
+                    let r = 3.0 + a * b * 1.5 + ((u + i) % 3) as f64 * 0.1;
+                    text.push_str(&format!("u{u}\ti{i}\t{r}\n"));
+                }
+            }
+        }
+        parse_interactions(text.as_bytes(), Path::new("t"), &ReadOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn metric_parsing_and_direction() {
+        assert_eq!(Metric::parse("RMSE").unwrap(), Metric::Rmse);
+        assert_eq!(Metric::parse("ndcg@10").unwrap(), Metric::Ndcg(10));
+        assert_eq!(Metric::parse("precision@5").unwrap(), Metric::Precision(5));
+        assert_eq!(Metric::parse("map@3").unwrap().to_string(), "map@3");
+        for bad in ["ndcg", "ndcg@0", "ndcg@x", "auc@10", ""] {
+            assert!(Metric::parse(bad).is_err(), "{bad}");
+        }
+        assert!(Metric::Rmse.better(0.8, 0.9) && !Metric::Rmse.better(0.9, 0.8));
+        assert!(Metric::Ndcg(10).better(0.3, 0.2));
+        assert!(Metric::Rmse.better(1.0, f64::NAN) && !Metric::Rmse.better(f64::NAN, 1.0));
+    }
+
+    #[test]
+    fn grid_combinations_and_validation() {
+        let g = Grid {
+            ranks: vec![2, 4, 2],
+            reg_params: vec![0.1, 0.2],
+            alphas: vec![1.0, 5.0],
+            max_iters: vec![3],
+            biases: vec![false, true],
+        };
+        let c = g.configs(&AlsParams::default()).unwrap();
+        assert_eq!(c.len(), 2 * 2 * 2); // explicit: alpha collapsed, rank deduplicated
+        assert_eq!((c[0].rank, c[0].reg_param, c[0].biases), (2, 0.1, false));
+        assert_eq!((c[7].rank, c[7].reg_param, c[7].biases), (4, 0.2, true));
+        let implicit = AlsParams { implicit_prefs: true, ..AlsParams::default() };
+        let g2 = Grid { biases: vec![false], ..g.clone() };
+        assert_eq!(g2.configs(&implicit).unwrap().len(), 2 * 2 * 2);
+        let bad = Grid { reg_params: vec![-1.0], ..g.clone() };
+        assert!(bad.configs(&AlsParams::default()).is_err());
+        let empty = Grid { ranks: vec![], ..g };
+        assert!(empty.configs(&AlsParams::default()).is_err());
+    }
+
+    #[test]
+    fn folds_partition_the_data_deterministically() {
+        let d = data();
+        let folds = make_folds(&d, &Validation::Folds(4), 9, Duplicates::Keep).unwrap();
+        assert_eq!(folds.len(), 4);
+        let total_valid: usize = folds.iter().map(|f| f.pairs.len() + f.dropped).sum();
+        assert_eq!(total_valid, d.len());
+        for f in &folds {
+            assert_eq!(f.train.nnz() + f.pairs.len() + f.dropped, d.len());
+            let n = f.pairs.len() + f.dropped;
+            assert!(n == d.len() / 4 || n == d.len() / 4 + 1, "{n}");
+        }
+        let again = make_folds(&d, &Validation::Folds(4), 9, Duplicates::Keep).unwrap();
+        assert_eq!(folds[2].pairs, again[2].pairs);
+        let other = make_folds(&d, &Validation::Folds(4), 10, Duplicates::Keep).unwrap();
+        assert_ne!(folds[2].pairs, other[2].pairs);
+        assert!(make_folds(&d, &Validation::Folds(1), 9, Duplicates::Keep).is_err());
+        assert!(make_folds(&d, &Validation::Fraction(1.5), 9, Duplicates::Keep).is_err());
+    }
+
+    #[test]
+    fn holdout_maps_ids_and_drops_cold_pairs() {
+        let train = parse_interactions(
+            b"a\tx\t5\na\ty\t3\nb\tx\t4\n",
+            Path::new("train"),
+            &ReadOptions::default(),
+        )
+        .unwrap();
+        let valid = parse_interactions(
+            b"b\ty\t2\nghost\tx\t1\nb\tnew\t4\n",
+            Path::new("valid"),
+            &ReadOptions::default(),
+        )
+        .unwrap();
+        let folds = make_folds(&train, &Validation::Holdout(&valid), 0, Duplicates::Keep).unwrap();
+        let f = &folds[0];
+        assert_eq!(f.pairs, vec![(1, 1, 2.0)]); // b → 1, y → 1
+        assert_eq!(f.dropped, 2);
+        // Ranking matrix: b likes y and the unknown item (an extra column 2).
+        assert_eq!(f.test.ncols(), 3);
+        assert_eq!(f.test.row(1).0, &[1, 2]);
+        assert_eq!(f.range, (3.0, 5.0));
+    }
+
+    /// A fake trainer: predicts the training mean at iteration `good_at` and further from it
+    /// before and after, to check curves and early stopping without ALS.
+    fn fake(good_at: usize) -> impl Fn(&Csr, &AlsParams, &mut Observer<'_>) -> Result<()> + Sync {
+        move |csr: &Csr, p: &AlsParams, obs: &mut Observer<'_>| {
+            let mean = csr.values().iter().sum::<f32>() / csr.nnz() as f32;
+            for it in 1..=p.max_iter {
+                let off = (it as f32 - good_at as f32).abs();
+                let uf = Factors::from_vec(csr.nrows(), 1, vec![1.0; csr.nrows()]).unwrap();
+                let itf = Factors::from_vec(csr.ncols(), 1, vec![mean + off; csr.ncols()]).unwrap();
+                let s =
+                    Snapshot { iteration: it, user_factors: &uf, item_factors: &itf, biases: None };
+                if obs(&s).is_break() {
+                    break;
+                }
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn curves_and_early_stopping() {
+        let d = data();
+        let configs = Grid {
+            ranks: vec![1],
+            reg_params: vec![0.1],
+            alphas: vec![1.0],
+            max_iters: vec![10],
+            biases: vec![false],
+        }
+        .configs(&AlsParams::default())
+        .unwrap();
+        let trainer = fake(3);
+        let opts = TuneOptions { patience: Some(2), ..TuneOptions::default() };
+        let r = tune(&d, &Validation::Folds(3), &configs, &opts, &trainer, &|_| {}).unwrap();
+        let c = &r.results[0];
+        for f in &c.folds {
+            assert_eq!(f.best_iteration, 3);
+            assert_eq!(f.stopped_at, Some(5));
+            assert_eq!(f.curve.len(), 5);
+            assert_eq!(f.score, f.curve[2]);
+        }
+        assert_eq!(c.best_iteration, 3);
+        let opts = TuneOptions::default();
+        let r = tune(&d, &Validation::Folds(3), &configs, &opts, &trainer, &|_| {}).unwrap();
+        let f = &r.results[0].folds[0];
+        assert_eq!((f.curve.len(), f.stopped_at, f.score), (10, None, f.curve[9]));
+    }
+
+    #[test]
+    fn real_als_ranks_and_does_not_depend_on_jobs() {
+        let d = data();
+        let configs = Grid {
+            ranks: vec![1, 3],
+            reg_params: vec![0.01, 1.0],
+            alphas: vec![1.0],
+            max_iters: vec![4],
+            biases: vec![false],
+        }
+        .configs(&AlsParams::default())
+        .unwrap();
+        let done = AtomicUsize::new(0);
+        let run = |jobs: usize, threads: usize| {
+            let opts = TuneOptions { jobs, threads, ..TuneOptions::default() };
+            tune(&d, &Validation::Folds(3), &configs, &opts, &als_trainer, &|p| {
+                assert!(p.done <= p.total);
+                done.fetch_add(1, Ordering::Relaxed);
+            })
+            .unwrap()
+        };
+        let a = run(1, 1);
+        assert_eq!(done.load(Ordering::Relaxed), 12);
+        let b = run(2, 2);
+        let c = run(3, 1);
+        for r in [&b, &c] {
+            assert_eq!(a.ranking, r.ranking);
+            for (x, y) in a.results.iter().zip(&r.results) {
+                assert_eq!(x.mean.to_bits(), y.mean.to_bits());
+                assert_eq!(x.mean_curve, y.mean_curve);
+            }
+        }
+        // Best first: the heavily regularised configurations are worse here.
+        let best = a.best().unwrap();
+        assert!(best.mean < a.results[a.ranking[3]].mean);
+        assert!((best.params.reg_param - 0.01).abs() < 1e-6, "{:?}", best.params);
+        assert!(best.mean.is_finite() && best.std >= 0.0);
+        // Ranking metrics run too, larger is better.
+        let opts = TuneOptions { metric: Metric::Ndcg(5), ..TuneOptions::default() };
+        let r =
+            tune(&d, &Validation::Fraction(0.3), &configs, &opts, &als_trainer, &|_| {}).unwrap();
+        assert!(r.larger_is_better);
+        let m: Vec<f64> = r.ranking.iter().map(|&i| r.results[i].mean).collect();
+        assert!(m.windows(2).all(|w| w[0] >= w[1] || w[1].is_nan()), "{m:?}");
+    }
 }

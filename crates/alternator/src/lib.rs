@@ -26,6 +26,7 @@
 
 pub mod als;
 pub mod data;
+pub mod demo;
 pub mod error;
 pub mod evaluate;
 pub mod generate;

@@ -138,7 +138,7 @@ pub fn movie_data(users: usize, movies: usize, seed: u64) -> MovieData {
     let mut tastes = Vec::with_capacity(users);
     let mut weights = vec![0f64; movies];
     for u in 0..users {
-        let mut r = SplitMix64::stream(seed ^ 0x7573_6572_73, u as u64);
+        let mut r = SplitMix64::stream(seed ^ 0x0075_7365_7273, u as u64);
         let mut taste: Vec<f64> = (0..g).map(|_| 0.6 * r.next_normal()).collect();
         let fav1 = r.below(g as u64) as usize;
         let fav2 = (fav1 + 1 + r.below(g as u64 - 1) as usize) % g;

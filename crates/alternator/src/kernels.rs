@@ -166,24 +166,40 @@ fn syr_lower64_g<const FMA: bool>(a: &mut [f64], w: f64, f: &[f64]) {
 }
 
 /// In-place Cholesky `A = L Lᵀ` of the lower triangle of a row-major `k × k` f64 matrix
-/// (Cholesky–Banachiewicz, row by row), then solves `L Lᵀ x = b` in place of `b`.
-/// Returns `false` (leaving garbage) when `A` is not numerically positive definite.
+/// (right-looking: each column is scaled, then the trailing lower triangle gets a rank-1
+/// update with contiguous axpys, which vectorise without horizontal reductions), then solves
+/// `L Lᵀ x = b` in place of `b`. `col` and `diag0` are scratch of length `k`.
+/// Returns `false` (leaving garbage) when `A` is not numerically positive definite (a pivot
+/// at or below `1e-12` times its original diagonal entry: a pivot lost to rounding means a
+/// singular matrix, e.g. λ = 0 with fewer ratings than the rank).
 #[inline(always)]
-fn cholesky_solve_g<const FMA: bool>(a: &mut [f64], b: &mut [f64]) -> bool {
+fn cholesky_solve_g<const FMA: bool>(
+    a: &mut [f64],
+    b: &mut [f64],
+    col: &mut [f64],
+    diag0: &mut [f64],
+) -> bool {
     let k = b.len();
-    for i in 0..k {
-        let (done, rest) = a.split_at_mut(i * k);
-        let row_i = &mut rest[..k];
-        for j in 0..i {
-            let row_j = &done[j * k..j * k + j];
-            let s = row_i[j] - dot64_g::<FMA>(&row_i[..j], row_j);
-            row_i[j] = s / done[j * k + j];
-        }
-        let d = row_i[i] - dot64_g::<FMA>(&row_i[..i], &row_i[..i]);
-        if d.is_nan() || d <= 0.0 {
+    let (col, diag0) = (&mut col[..k], &mut diag0[..k]);
+    for (j, d) in diag0.iter_mut().enumerate() {
+        *d = a[j * k + j].abs();
+    }
+    for j in 0..k {
+        let d = a[j * k + j];
+        if d.is_nan() || d <= diag0[j] * 1e-12 {
             return false;
         }
-        row_i[i] = d.sqrt();
+        let l = d.sqrt();
+        a[j * k + j] = l;
+        for i in j + 1..k {
+            let v = a[i * k + j] / l;
+            a[i * k + j] = v;
+            col[i] = v;
+        }
+        for i in j + 1..k {
+            let ci = col[i];
+            axpy64_g::<FMA>(-ci, &col[j + 1..=i], &mut a[i * k + j + 1..=i * k + i]);
+        }
     }
     // Forward: L z = b.
     for i in 0..k {
@@ -235,6 +251,35 @@ fn nnls_g<const FMA: bool>(a: &[f64], b: &[f64], x: &mut [f64], g: &mut [f64], c
     }
 }
 
+/// How many entries ahead the row kernels prefetch the factor rows they will gather.
+const PREFETCH_AHEAD: usize = 6;
+
+/// Hints the CPU to start loading factor row `i` (`k` f32 values) of `y` into cache. The
+/// gathers of random factor rows are the main memory stall of the row kernels; this is a pure
+/// hint (no effect on results, never faults: out-of-range rows are skipped).
+#[inline(always)]
+fn prefetch_row(y: &[f32], idx: &[u32], at: usize, k: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if let Some(&i) = idx.get(at) {
+            if let Some(row) = y.get(i as usize * k..(i as usize + 1) * k) {
+                for line in row.chunks(16) {
+                    // SAFETY: prefetching a valid address has no side effects.
+                    unsafe {
+                        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                            line.as_ptr().cast(),
+                        )
+                    };
+                }
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (y, idx, at, k);
+    }
+}
+
 /// Per-thread scratch for the row solvers (allocated once per task, reused for every row).
 #[derive(Debug, Clone, Default)]
 pub struct Scratch {
@@ -247,6 +292,10 @@ pub struct Scratch {
     r: Vec<f32>,
     p: Vec<f32>,
     ap: Vec<f32>,
+    /// Gathered factor rows of the current row's entries (`n × k`, grown as needed).
+    g: Vec<f32>,
+    /// The same rows scaled by their weights.
+    h: Vec<f32>,
 }
 
 impl Scratch {
@@ -262,6 +311,8 @@ impl Scratch {
             r: vec![0.0; dim],
             p: vec![0.0; dim],
             ap: vec![0.0; dim],
+            g: Vec::new(),
+            h: Vec::new(),
         }
     }
 
@@ -350,7 +401,8 @@ fn implicit_cg_row_g<const FMA: bool>(
     for (rj, xj) in r.iter_mut().zip(x.iter()) {
         *rj = -madd::<FMA>(diag, *xj, *rj);
     }
-    for (&i, &v) in idx.iter().zip(vals) {
+    for (n, (&i, &v)) in idx.iter().zip(vals).enumerate() {
+        prefetch_row(y, idx, n + PREFETCH_AHEAD, k);
         if v == 0.0 {
             continue;
         }
@@ -402,6 +454,9 @@ dispatch! {
     )
 }
 
+/// From this rank on, the implicit Cholesky row builds its matrix with one matrix product.
+const GEMM_MIN_RANK: usize = 16;
+
 /// One implicit row solved exactly: builds `A = YᵀY + d·I + Σ_obs wA·y yᵀ` (f32 lower
 /// triangle), `b = Σ_obs wb·y`, and solves by Cholesky in f64. Returns `false` when `A` is
 /// not positive definite (then `x` is filled with NaN).
@@ -423,15 +478,43 @@ fn implicit_cholesky_row_g<const FMA: bool>(
     a.copy_from_slice(&yty[..k * k]);
     let b = &mut s.r[..k];
     b.fill(0.0);
-    for (&i, &v) in idx.iter().zip(vals) {
-        if v == 0.0 {
-            continue;
+    if k >= GEMM_MIN_RANK {
+        // Gather the entries' rows once (G, and H = diag(wA)·G), then A += GᵀH as one
+        // matrix product: far faster than one rank-1 update per entry at larger ranks.
+        s.g.clear();
+        s.h.clear();
+        for (n, (&i, &v)) in idx.iter().zip(vals).enumerate() {
+            prefetch_row(y, idx, n + PREFETCH_AHEAD, k);
+            if v == 0.0 {
+                continue;
+            }
+            let (wa, wb) = conf.weights(v);
+            let yi = &y[i as usize * k..(i as usize + 1) * k];
+            s.g.extend_from_slice(yi);
+            s.h.extend(yi.iter().map(|&t| wa * t));
+            if wb != 0.0 {
+                axpy_g::<FMA>(wb, yi, b);
+            }
         }
-        let (wa, wb) = conf.weights(v);
-        let yi = &y[i as usize * k..(i as usize + 1) * k];
-        syr_lower_g::<FMA>(a, wa, yi);
-        if wb != 0.0 {
-            axpy_g::<FMA>(wb, yi, b);
+        let n = s.g.len() / k;
+        if n > 0 {
+            let dst = faer::MatMut::from_row_major_slice_mut(a, k, k);
+            let lhs = faer::MatRef::from_column_major_slice(&s.g[..n * k], k, n);
+            let rhs = faer::MatRef::from_row_major_slice(&s.h[..n * k], n, k);
+            faer::linalg::matmul::matmul(dst, faer::Accum::Add, lhs, rhs, 1.0f32, faer::Par::Seq);
+        }
+    } else {
+        for (n, (&i, &v)) in idx.iter().zip(vals).enumerate() {
+            prefetch_row(y, idx, n + PREFETCH_AHEAD, k);
+            if v == 0.0 {
+                continue;
+            }
+            let (wa, wb) = conf.weights(v);
+            let yi = &y[i as usize * k..(i as usize + 1) * k];
+            syr_lower_g::<FMA>(a, wa, yi);
+            if wb != 0.0 {
+                axpy_g::<FMA>(wb, yi, b);
+            }
         }
     }
     let a64 = &mut s.a64[..k * k];
@@ -445,7 +528,7 @@ fn implicit_cholesky_row_g<const FMA: bool>(
     for (d, v) in b64.iter_mut().zip(b.iter()) {
         *d = f64::from(*v);
     }
-    let ok = cholesky_solve_g::<FMA>(a64, b64);
+    let ok = cholesky_solve_g::<FMA>(a64, b64, &mut s.x64[..k], &mut s.f64v[..k]);
     for (xv, bv) in x.iter_mut().zip(b64.iter()) {
         *xv = if ok { *bv as f32 } else { f32::NAN };
     }
@@ -505,7 +588,8 @@ fn explicit_row_g<const FMA: bool>(
     let b = &mut s.b64[..d];
     b.fill(0.0);
     let f = &mut s.f64v[..d];
-    for (&i, &v) in p.idx.iter().zip(p.vals) {
+    for (n, (&i, &v)) in p.idx.iter().zip(p.vals).enumerate() {
+        prefetch_row(p.y, p.idx, n + PREFETCH_AHEAD, k);
         let yi = &p.y[i as usize * k..(i as usize + 1) * k];
         for (fj, yj) in f.iter_mut().zip(yi) {
             *fj = f64::from(*yj);
@@ -540,7 +624,7 @@ fn explicit_row_g<const FMA: bool>(
         b.copy_from_slice(xs);
         b.iter().all(|v| v.is_finite())
     } else {
-        cholesky_solve_g::<FMA>(a, b)
+        cholesky_solve_g::<FMA>(a, b, &mut s.x64[..d], &mut s.f64v[..d])
     };
     for (xv, bv) in x.iter_mut().zip(b.iter()) {
         *xv = if ok { *bv as f32 } else { f32::NAN };
@@ -649,7 +733,8 @@ pub fn cholesky_solve(a: &mut [f64], b: &mut [f64]) -> bool {
     if a.len() < k * k {
         return false;
     }
-    cholesky_solve_g::<false>(a, b)
+    let (mut col, mut diag0) = (vec![0f64; k], vec![0f64; k]);
+    cholesky_solve_g::<false>(a, b, &mut col, &mut diag0)
 }
 
 #[cfg(test)]

@@ -196,3 +196,16 @@ fn implicit_cholesky_matches_implicit_library() {
     assert!((prec / 0.2291 - 1.0).abs() <= 0.03, "precision@10 {prec}");
     assert!((ndcg / 0.2577 - 1.0).abs() <= 0.03, "ndcg@10 {ndcg}");
 }
+
+#[test]
+fn explicit_rank100_matches_spark() {
+    let Some(dir) = data_dir() else { return };
+    let split = load(&dir);
+    let (_, e) = explicit(
+        &split,
+        AlsParams { rank: 100, max_iter: 20, reg_param: 0.1, ..AlsParams::default() },
+    );
+    println!("explicit rank 100 test RMSE {e:.4}");
+    // Spark 0.9472; the issue asks for <= 0.957.
+    assert!(e <= 0.957, "test RMSE {e}");
+}

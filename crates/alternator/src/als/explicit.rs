@@ -65,7 +65,7 @@ pub(super) fn fit(
             break;
         }
     }
-    let biases = params.biases.then(|| Biases { global: mu, user: ub, item: ib });
+    let biases = params.biases.then_some(Biases { global: mu, user: ub, item: ib });
     Ok(FitOutput { user_factors: uf, item_factors: itf, biases, history })
 }
 

@@ -92,7 +92,7 @@ pub struct Args {
     pub clip_predictions: bool,
     /// How to read the training and validation files
     #[command(flatten)]
-    pub input: InputArgs,
+    pub input: Box<InputArgs>,
 }
 
 impl Args {

@@ -138,10 +138,11 @@ pub fn draw(r: &TuneReport, path: &Path) -> anyhow::Result<()> {
     let cell = |ri: usize, gi: usize| -> f64 {
         let mut best = f64::NAN;
         for c in &r.results {
-            if Some(&c.params.rank) == ranks.get(ri) && Some(&c.params.reg_param) == regs.get(gi) {
-                if r.metric.better(c.mean, best) {
-                    best = c.mean;
-                }
+            if Some(&c.params.rank) == ranks.get(ri)
+                && Some(&c.params.reg_param) == regs.get(gi)
+                && r.metric.better(c.mean, best)
+            {
+                best = c.mean;
             }
         }
         best

@@ -26,6 +26,7 @@
 
 pub mod als;
 pub mod data;
+pub mod demo;
 pub mod error;
 pub mod evaluate;
 pub mod generate;
@@ -41,6 +42,7 @@ pub mod sparse;
 pub mod split;
 pub mod stats;
 pub mod topk;
+pub mod tune;
 
 pub use error::{Error, Result};
 pub use ids::IdMap;

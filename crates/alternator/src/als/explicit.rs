@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
+use super::observe::{BiasesRef, Observer, Snapshot};
 use super::{BIAS_REG_SCALE, FitOutput, IterationReport, diverged, init_factors};
 use crate::error::Result;
 use crate::kernels::{self, ExplicitRow, Scratch};
@@ -18,7 +19,7 @@ const MIN_ROWS_PER_TASK: usize = 16;
 pub(super) fn fit(
     user_items: &Csr,
     params: &AlsParams,
-    on_iter: &mut dyn FnMut(&IterationReport),
+    observe: &mut Observer<'_>,
 ) -> Result<FitOutput> {
     let k = params.rank;
     let item_users = user_items.transpose();
@@ -49,11 +50,20 @@ pub(super) fn fit(
         let rmse =
             train_rmse(user_items, &uf, &itf, params.biases.then_some((mu, &ub[..], &ib[..])));
         history.push(rmse);
-        on_iter(&IterationReport {
+        let report = IterationReport {
             iteration: it,
             seconds: t0.elapsed().as_secs_f64(),
             loss: Some(rmse),
-        });
+        };
+        let snapshot = Snapshot {
+            iteration: it,
+            user_factors: &uf,
+            item_factors: &itf,
+            biases: params.biases.then_some(BiasesRef { global: mu, user: &ub, item: &ib }),
+        };
+        if observe(&report, &snapshot).is_break() {
+            break;
+        }
     }
     let biases = params.biases.then_some(Biases { global: mu, user: ub, item: ib });
     Ok(FitOutput { user_factors: uf, item_factors: itf, biases, history })

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
+use super::observe::{Observer, Snapshot};
 use super::{FitOutput, IterationReport, diverged, gram, init_factors, weights};
 use crate::error::Result;
 use crate::kernels::{self, ImplicitWeights, Scratch};
@@ -27,7 +28,7 @@ pub(super) fn row_diag(params: &AlsParams, vals: &[f32]) -> f32 {
 pub(super) fn fit(
     user_items: &Csr,
     params: &AlsParams,
-    on_iter: &mut dyn FnMut(&IterationReport),
+    observe: &mut Observer<'_>,
 ) -> Result<FitOutput> {
     let k = params.rank;
     let item_users = user_items.transpose();
@@ -64,7 +65,12 @@ pub(super) fn fit(
             }
             history.push(l);
         }
-        on_iter(&IterationReport { iteration: it, seconds: t0.elapsed().as_secs_f64(), loss });
+        let report = IterationReport { iteration: it, seconds: t0.elapsed().as_secs_f64(), loss };
+        let snapshot =
+            Snapshot { iteration: it, user_factors: &uf, item_factors: &itf, biases: None };
+        if observe(&report, &snapshot).is_break() {
+            break;
+        }
     }
     Ok(FitOutput { user_factors: uf, item_factors: itf, biases: None, history })
 }

@@ -47,6 +47,7 @@
 
 mod explicit;
 mod implicit;
+pub mod observe;
 
 use std::time::Instant;
 
@@ -98,6 +99,14 @@ pub fn fit(
     params: &AlsParams,
     on_iter: &mut dyn FnMut(&IterationReport),
 ) -> Result<FitOutput> {
+    observe::fit_with(user_items, params, &mut |r, _| {
+        on_iter(r);
+        std::ops::ControlFlow::Continue(())
+    })
+}
+
+/// The checks of [`fit`]: valid parameters, some interactions, finite values.
+fn check_inputs(user_items: &Csr, params: &AlsParams) -> Result<()> {
     params.validate()?;
     if user_items.nnz() == 0 {
         return Err(Error::Invalid("no interactions to train on".into()));
@@ -105,11 +114,7 @@ pub fn fit(
     if let Some(v) = user_items.values().iter().find(|v| !v.is_finite()) {
         return Err(Error::Invalid(format!("training values must be finite, found {v}")));
     }
-    if params.implicit_prefs {
-        implicit::fit(user_items, params, on_iter)
-    } else {
-        explicit::fit(user_items, params, on_iter)
-    }
+    Ok(())
 }
 
 /// Builds the complete [`Model`] from ingested data: combines duplicates per `dup`, trains with

@@ -44,6 +44,10 @@ pub struct Args {
     /// Time limit of one request, in seconds (then 503)
     #[arg(long, default_value_t = 30.0)]
     pub request_timeout: f64,
+    /// Time a client has to send a request's headers, in seconds (also closes idle
+    /// keep-alive connections)
+    #[arg(long, default_value_t = 10.0)]
+    pub header_timeout: f64,
     /// Most open connections
     #[arg(long, default_value_t = 1024)]
     pub max_connections: usize,
@@ -60,6 +64,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if !(a.request_timeout.is_finite() && a.request_timeout > 0.0 && a.request_timeout <= 86_400.0)
     {
         return usage("--request-timeout must be a number of seconds in (0, 86400]");
+    }
+    if !(a.header_timeout.is_finite() && a.header_timeout > 0.0 && a.header_timeout <= 86_400.0) {
+        return usage("--header-timeout must be a number of seconds in (0, 86400]");
     }
     if a.max_connections == 0 {
         return usage("--max-connections must be at least 1");
@@ -110,7 +117,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             );
         }
     }
-    let opts = RunOptions { max_connections: a.max_connections, ..RunOptions::default() };
+    let opts = RunOptions {
+        max_connections: a.max_connections,
+        header_timeout: Duration::from_secs_f64(a.header_timeout),
+        ..RunOptions::default()
+    };
     alternator_server::run(service, listener, opts).context("the server failed")?;
     eprintln!("shut down");
     Ok(())

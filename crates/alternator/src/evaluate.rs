@@ -510,4 +510,72 @@ mod tests {
         assert!(r.rmse.is_nan());
         let _ = IdMap::new();
     }
+
+    /// Top `k` by score (ties: smaller index), training items excluded, by a full sort.
+    fn brute_recs(m: &Model, train: &Csr, u: usize, k: usize) -> Vec<u32> {
+        let x = m.user_factors.row(u);
+        let mut all: Vec<(u32, f32)> = (0..m.item_factors.rows())
+            .filter(|&i| !train.row(u).0.contains(&(i as u32)))
+            .map(|i| {
+                let s: f32 = x.iter().zip(m.item_factors.row(i)).map(|(a, b)| a * b).sum();
+                (i as u32, s)
+            })
+            .collect();
+        all.sort_by(crate::topk::better);
+        all.into_iter().take(k).map(|(i, _)| i).collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// The parallel implementation equals implicit's loop transcribed per user, on random
+        /// small models with many score ties, random train/test matrices and test-only items.
+        #[test]
+        fn ranking_equals_reference(
+            nu in 1usize..6, ni in 1usize..9, extra in 0usize..3, k in 1usize..6,
+            fac in proptest::collection::vec(-2i8..3, 2 * 16),
+            tr in proptest::collection::vec((0u32..6, 0u32..9), 0..20),
+            te in proptest::collection::vec((0u32..6, 0u32..11), 0..20),
+        ) {
+            let f = |o: usize, n: usize| -> Vec<f32> { (0..n * 2).map(|j| f32::from(fac[(o + j) % fac.len()])).collect() };
+            let m = model(f(0, nu), f(16, ni), nu, ni, 2);
+            let ncols = ni + extra;
+            let tr: Vec<_> = tr.into_iter().filter(|&(u, i)| (u as usize) < nu && (i as usize) < ni).collect();
+            let te: Vec<_> = te.into_iter().filter(|&(u, i)| (u as usize) < nu && (i as usize) < ncols).collect();
+            let csr = |p: &[(u32, u32)], c: usize| {
+                let (r, cc): (Vec<u32>, Vec<u32>) = p.iter().copied().unzip();
+                Csr::from_triplets(nu, c, &r, &cc, &vec![1.0; r.len()], Duplicates::Last)
+            };
+            let (train, test) = (csr(&tr, ni), csr(&te, ncols));
+            let got = ranking_metrics_at_k(&m, &train, &test, k);
+            let (mut users, mut hits, mut div, mut ap, mut ndcg, mut auc) = (0usize, 0.0, 0.0, 0.0, 0.0, 0.0);
+            let (mut recall, mut hit_users) = (0.0, 0usize);
+            for u in 0..nu {
+                let likes = test.row(u).0;
+                if likes.is_empty() {
+                    continue;
+                }
+                let recs = brute_recs(&m, &train, u, k);
+                let r = reference(&recs, likes, k, ncols);
+                users += 1;
+                hits += r.0;
+                div += k.min(likes.len()) as f64;
+                ap += r.1;
+                ndcg += r.2;
+                auc += r.3;
+                recall += r.0 / likes.len() as f64;
+                hit_users += usize::from(r.0 > 0.0);
+            }
+            proptest::prop_assert_eq!(got.users, users);
+            if users > 0 {
+                let n = users as f64;
+                let close = |a: f64, b: f64| (a - b).abs() < 1e-12 || (a.is_nan() && b.is_nan());
+                proptest::prop_assert!(close(got.precision, hits / div));
+                proptest::prop_assert!(close(got.map, ap / n));
+                proptest::prop_assert!(close(got.ndcg, ndcg / n));
+                proptest::prop_assert!(close(got.auc, auc / n), "{} vs {}", got.auc, auc / n);
+                proptest::prop_assert!(close(got.recall, recall / n));
+                proptest::prop_assert!(close(got.hit_rate, hit_users as f64 / n));
+            }
+        }
+    }
 }

@@ -1,1 +1,711 @@
-//! Hot numeric loops: Gram accumulation, Cholesky and conjugate-gradient row solves.
+//! The hot numeric loops of ALS: dot products, Gram accumulation, Cholesky solves,
+//! conjugate-gradient steps and the per-row normal equations of every solver.
+//!
+//! Every per-row kernel comes in two builds of the same source: a portable one and, on x86-64
+//! CPUs that have them (checked once at run time), one compiled with AVX2 + FMA. The choice is
+//! made per process, never per call site, so a given machine always computes bit-identical
+//! results. Within a kernel every reduction has a fixed order (16 independent lanes, reduced
+//! pairwise), so results never depend on how rows are scheduled across threads.
+//!
+//! Matrices are dense row-major `k × k` buffers; symmetric matrices being built keep only
+//! their lower triangle (`a[i*k + j]`, `j <= i`) unless stated otherwise.
+
+use std::sync::OnceLock;
+
+/// Whether the AVX2 + FMA builds of the kernels are used on this machine.
+pub fn simd_enabled() -> bool {
+    static FLAG: OnceLock<bool> = OnceLock::new();
+    *FLAG.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    })
+}
+
+/// Defines a public kernel with a portable and an AVX2 + FMA build of one generic body
+/// (`$imp::<FMA>`), dispatched once per call.
+macro_rules! dispatch {
+    ($(#[$m:meta])* pub fn $name:ident / $avx:ident => $imp:ident ( $($arg:ident : $ty:ty),* $(,)? ) $(-> $ret:ty)?) => {
+        $(#[$m])*
+        pub fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            {
+                if simd_enabled() {
+                    // SAFETY: the CPU supports AVX2 and FMA (checked by `simd_enabled`).
+                    return unsafe { $avx($($arg),*) };
+                }
+            }
+            $imp::<false>($($arg),*)
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,fma")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $avx($($arg: $ty),*) $(-> $ret)? {
+            $imp::<true>($($arg),*)
+        }
+    };
+}
+
+/// `a·b + c`, fused when the FMA build is running.
+#[inline(always)]
+fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA { a.mul_add(b, c) } else { a * b + c }
+}
+
+/// `a·b + c` in f64, fused when the FMA build is running.
+#[inline(always)]
+fn madd64<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
+    if FMA { a.mul_add(b, c) } else { a * b + c }
+}
+
+const LANES: usize = 16;
+
+/// Dot product `Σ a_j b_j` over the common length, in f32, with a fixed reduction order.
+#[inline(always)]
+fn dot_g<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0f32; LANES];
+    let ca = a.chunks_exact(LANES);
+    let cb = b.chunks_exact(LANES);
+    let (ta, tb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..LANES {
+            acc[l] = madd::<FMA>(x[l], y[l], acc[l]);
+        }
+    }
+    for (l, (x, y)) in ta.iter().zip(tb).enumerate() {
+        acc[l] = madd::<FMA>(*x, *y, acc[l]);
+    }
+    let mut w = LANES;
+    while w > 1 {
+        w /= 2;
+        for l in 0..w {
+            acc[l] += acc[l + w];
+        }
+    }
+    acc[0]
+}
+
+/// Dot product in f64 with a fixed reduction order.
+#[inline(always)]
+fn dot64_g<const FMA: bool>(a: &[f64], b: &[f64]) -> f64 {
+    const L: usize = 8;
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0f64; L];
+    let ca = a.chunks_exact(L);
+    let cb = b.chunks_exact(L);
+    let (ta, tb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..L {
+            acc[l] = madd64::<FMA>(x[l], y[l], acc[l]);
+        }
+    }
+    for (l, (x, y)) in ta.iter().zip(tb).enumerate() {
+        acc[l] = madd64::<FMA>(*x, *y, acc[l]);
+    }
+    let mut w = L;
+    while w > 1 {
+        w /= 2;
+        for l in 0..w {
+            acc[l] += acc[l + w];
+        }
+    }
+    acc[0]
+}
+
+/// `y += alpha·x` (f32).
+#[inline(always)]
+fn axpy_g<const FMA: bool>(alpha: f32, x: &[f32], y: &mut [f32]) {
+    for (yv, xv) in y.iter_mut().zip(x) {
+        *yv = madd::<FMA>(alpha, *xv, *yv);
+    }
+}
+
+/// `y += alpha·x` (f64).
+#[inline(always)]
+fn axpy64_g<const FMA: bool>(alpha: f64, x: &[f64], y: &mut [f64]) {
+    for (yv, xv) in y.iter_mut().zip(x) {
+        *yv = madd64::<FMA>(alpha, *xv, *yv);
+    }
+}
+
+/// `out = A·x` for a full (both triangles stored) symmetric row-major `k × k` matrix.
+#[inline(always)]
+fn symv_g<const FMA: bool>(a: &[f32], x: &[f32], out: &mut [f32]) {
+    let k = out.len();
+    for (j, o) in out.iter_mut().enumerate() {
+        *o = dot_g::<FMA>(&a[j * k..(j + 1) * k], x);
+    }
+}
+
+/// Lower-triangle rank-1 update `A += w·f fᵀ` (f32).
+#[inline(always)]
+fn syr_lower_g<const FMA: bool>(a: &mut [f32], w: f32, f: &[f32]) {
+    let k = f.len();
+    for (j, &fj) in f.iter().enumerate() {
+        axpy_g::<FMA>(w * fj, &f[..=j], &mut a[j * k..j * k + j + 1]);
+    }
+}
+
+/// Lower-triangle rank-1 update `A += w·f fᵀ` (f64).
+#[inline(always)]
+fn syr_lower64_g<const FMA: bool>(a: &mut [f64], w: f64, f: &[f64]) {
+    let k = f.len();
+    for (j, &fj) in f.iter().enumerate() {
+        axpy64_g::<FMA>(w * fj, &f[..=j], &mut a[j * k..j * k + j + 1]);
+    }
+}
+
+/// In-place Cholesky `A = L Lᵀ` of the lower triangle of a row-major `k × k` f64 matrix
+/// (Cholesky–Banachiewicz, row by row), then solves `L Lᵀ x = b` in place of `b`.
+/// Returns `false` (leaving garbage) when `A` is not numerically positive definite (a pivot
+/// at or below `1e-12` times its original diagonal entry).
+#[inline(always)]
+fn cholesky_solve_g<const FMA: bool>(a: &mut [f64], b: &mut [f64]) -> bool {
+    let k = b.len();
+    for i in 0..k {
+        let (done, rest) = a.split_at_mut(i * k);
+        let row_i = &mut rest[..k];
+        for j in 0..i {
+            let row_j = &done[j * k..j * k + j];
+            let s = row_i[j] - dot64_g::<FMA>(&row_i[..j], row_j);
+            row_i[j] = s / done[j * k + j];
+        }
+        let d = row_i[i] - dot64_g::<FMA>(&row_i[..i], &row_i[..i]);
+        // A pivot lost to rounding (relative to the original diagonal) means a singular
+        // matrix, e.g. λ = 0 with fewer ratings than the rank: refuse rather than return
+        // meaningless huge factors.
+        if d.is_nan() || d <= row_i[i].abs() * 1e-12 {
+            return false;
+        }
+        row_i[i] = d.sqrt();
+    }
+    // Forward: L z = b.
+    for i in 0..k {
+        let s = b[i] - dot64_g::<FMA>(&a[i * k..i * k + i], &b[..i]);
+        b[i] = s / a[i * k + i];
+    }
+    // Backward: Lᵀ x = z, column-oriented so that only rows of L are read.
+    for i in (0..k).rev() {
+        b[i] /= a[i * k + i];
+        let xi = b[i];
+        axpy64_g::<FMA>(-xi, &a[i * k..i * k + i], &mut b[..i]);
+    }
+    true
+}
+
+/// Non-negative least squares on normal equations: minimises `½ xᵀA x − bᵀx` subject to
+/// `x_j >= 0` for `j < constrained` (later coordinates are free), by cyclic coordinate descent
+/// with exact coordinate minimisation (convergent for positive definite `A`). `a` is the full
+/// symmetric matrix (both triangles), `x` the start (and result), `g` scratch of length k.
+#[inline(always)]
+fn nnls_g<const FMA: bool>(a: &[f64], b: &[f64], x: &mut [f64], g: &mut [f64], constrained: usize) {
+    let k = b.len();
+    // g = A x − b
+    for j in 0..k {
+        g[j] = dot64_g::<FMA>(&a[j * k..(j + 1) * k], x) - b[j];
+    }
+    let scale = b.iter().fold(0f64, |m, v| m.max(v.abs())).max(1e-300);
+    for _sweep in 0..2000 {
+        let mut max_step = 0f64;
+        for j in 0..k {
+            let ajj = a[j * k + j];
+            if ajj <= 0.0 {
+                continue;
+            }
+            let mut nx = x[j] - g[j] / ajj;
+            if j < constrained && nx < 0.0 {
+                nx = 0.0;
+            }
+            let delta = nx - x[j];
+            if delta != 0.0 {
+                x[j] = nx;
+                axpy64_g::<FMA>(delta, &a[j * k..(j + 1) * k], g);
+                max_step = max_step.max((delta * ajj).abs());
+            }
+        }
+        if max_step <= 1e-12 * scale {
+            break;
+        }
+    }
+}
+
+/// Per-thread scratch for the row solvers (allocated once per task, reused for every row).
+#[derive(Debug, Clone, Default)]
+pub struct Scratch {
+    a32: Vec<f32>,
+    a64: Vec<f64>,
+    full64: Vec<f64>,
+    b64: Vec<f64>,
+    f64v: Vec<f64>,
+    x64: Vec<f64>,
+    r: Vec<f32>,
+    p: Vec<f32>,
+    ap: Vec<f32>,
+}
+
+impl Scratch {
+    /// Scratch for rows of up to `dim` unknowns.
+    pub fn new(dim: usize) -> Self {
+        Scratch {
+            a32: vec![0.0; dim * dim],
+            a64: vec![0.0; dim * dim],
+            full64: vec![0.0; dim * dim],
+            b64: vec![0.0; dim],
+            f64v: vec![0.0; dim],
+            x64: vec![0.0; dim],
+            r: vec![0.0; dim],
+            p: vec![0.0; dim],
+            ap: vec![0.0; dim],
+        }
+    }
+
+    fn ensure(&mut self, dim: usize) {
+        if self.b64.len() < dim {
+            *self = Scratch::new(dim);
+        }
+    }
+}
+
+/// The implicit-feedback confidence convention of a row solve, with α applied.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ImplicitWeights {
+    /// `implicit`: `c = α·|r|`; `A += (c − 1)·y yᵀ`; `b += c·y` when `r > 0`.
+    Implicit {
+        /// α.
+        alpha: f32,
+    },
+    /// Spark: `c = 1 + α·|r|`; `A += (c − 1)·y yᵀ`; `b += c·y` when `r > 0`.
+    Spark {
+        /// α.
+        alpha: f32,
+    },
+}
+
+impl ImplicitWeights {
+    /// `(wA, wb)` for a stored value `r`: the weight of `y yᵀ` added to `A` and of `y` added
+    /// to `b`. Zeros are never passed here (they are ignored).
+    #[inline(always)]
+    pub fn weights(self, r: f32) -> (f32, f32) {
+        match self {
+            ImplicitWeights::Implicit { alpha } => {
+                let c = alpha * r;
+                if c > 0.0 { (c - 1.0, c) } else { (-c - 1.0, 0.0) }
+            }
+            ImplicitWeights::Spark { alpha } => {
+                let c1 = alpha * r.abs();
+                (c1, if r > 0.0 { 1.0 + c1 } else { 0.0 })
+            }
+        }
+    }
+}
+
+/// Accumulates the lower triangle of `Σ_r y_r y_rᵀ` over the rows of a row-major `n × k` block
+/// into `out` (f32, `k × k`, lower triangle only, added to).
+#[inline(always)]
+fn gram_lower_g<const FMA: bool>(y: &[f32], k: usize, out: &mut [f32]) {
+    for row in y.chunks_exact(k) {
+        syr_lower_g::<FMA>(out, 1.0, row);
+    }
+}
+
+dispatch! {
+    /// Adds the lower triangle of `YᵀY = Σ_r y_r y_rᵀ` over the rows of the row-major `n × k`
+    /// block `y` to `out` (`k × k`, f32). The caller sums blocks in a fixed order.
+    pub fn gram_lower / gram_lower_avx => gram_lower_g(y: &[f32], k: usize, out: &mut [f32])
+}
+
+dispatch! {
+    /// `Σ_j a_j b_j` (f32, fixed reduction order).
+    pub fn dot / dot_avx => dot_g(a: &[f32], b: &[f32]) -> f32
+}
+
+/// One implicit-feedback row by conjugate gradient, exactly as `implicit`'s
+/// `least_squares_cg`: the system is `A x = b` with `A = YᵀY + d·I + Σ_obs wA·y yᵀ`,
+/// `b = Σ_obs wb·y`; `x` is warm-started from its current value; `steps` CG steps, stopping
+/// early when `rᵀr < 1e-20`. `yty` is the full symmetric `YᵀY` (f32).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn implicit_cg_row_g<const FMA: bool>(
+    yty: &[f32],
+    diag: f32,
+    y: &[f32],
+    idx: &[u32],
+    vals: &[f32],
+    conf: ImplicitWeights,
+    steps: usize,
+    x: &mut [f32],
+    s: &mut Scratch,
+) {
+    let k = x.len();
+    s.ensure(k);
+    let (r, p, ap) = (&mut s.r[..k], &mut s.p[..k], &mut s.ap[..k]);
+    // r = b − A x
+    symv_g::<FMA>(yty, x, r);
+    for (rj, xj) in r.iter_mut().zip(x.iter()) {
+        *rj = -madd::<FMA>(diag, *xj, *rj);
+    }
+    for (&i, &v) in idx.iter().zip(vals) {
+        if v == 0.0 {
+            continue;
+        }
+        let (wa, wb) = conf.weights(v);
+        let yi = &y[i as usize * k..(i as usize + 1) * k];
+        let t = wb - wa * dot_g::<FMA>(yi, x);
+        axpy_g::<FMA>(t, yi, r);
+    }
+    p.copy_from_slice(r);
+    let mut rsold = dot_g::<FMA>(r, r);
+    if rsold < 1e-20 {
+        return;
+    }
+    for _ in 0..steps {
+        symv_g::<FMA>(yty, p, ap);
+        axpy_g::<FMA>(diag, p, ap);
+        for (&i, &v) in idx.iter().zip(vals) {
+            if v == 0.0 {
+                continue;
+            }
+            let (wa, _) = conf.weights(v);
+            let yi = &y[i as usize * k..(i as usize + 1) * k];
+            let t = wa * dot_g::<FMA>(yi, p);
+            axpy_g::<FMA>(t, yi, ap);
+        }
+        let alpha = rsold / dot_g::<FMA>(p, ap);
+        axpy_g::<FMA>(alpha, p, x);
+        axpy_g::<FMA>(-alpha, ap, r);
+        let rsnew = dot_g::<FMA>(r, r);
+        if rsnew < 1e-20 {
+            break;
+        }
+        let beta = rsnew / rsold;
+        for (pj, rj) in p.iter_mut().zip(r.iter()) {
+            *pj = madd::<FMA>(beta, *pj, *rj);
+        }
+        rsold = rsnew;
+    }
+}
+
+dispatch! {
+    /// Conjugate-gradient solve of one implicit row (see the module docs of `als`):
+    /// `(YᵀY + diag·I + Σ_obs wA·y yᵀ) x = Σ_obs wb·y`, warm-started from `x`, `steps` steps,
+    /// early exit when `rᵀr < 1e-20` (as `implicit`). `yty`: full `k × k` f32 `YᵀY`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn implicit_cg_row / implicit_cg_row_avx => implicit_cg_row_g(
+        yty: &[f32], diag: f32, y: &[f32], idx: &[u32], vals: &[f32],
+        conf: ImplicitWeights, steps: usize, x: &mut [f32], s: &mut Scratch,
+    )
+}
+
+/// One implicit row solved exactly: builds `A = YᵀY + d·I + Σ_obs wA·y yᵀ` (f32 lower
+/// triangle), `b = Σ_obs wb·y`, and solves by Cholesky in f64. Returns `false` when `A` is
+/// not positive definite (then `x` is filled with NaN).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn implicit_cholesky_row_g<const FMA: bool>(
+    yty: &[f32],
+    diag: f32,
+    y: &[f32],
+    idx: &[u32],
+    vals: &[f32],
+    conf: ImplicitWeights,
+    x: &mut [f32],
+    s: &mut Scratch,
+) -> bool {
+    let k = x.len();
+    s.ensure(k);
+    let a = &mut s.a32[..k * k];
+    a.copy_from_slice(&yty[..k * k]);
+    let b = &mut s.r[..k];
+    b.fill(0.0);
+    for (&i, &v) in idx.iter().zip(vals) {
+        if v == 0.0 {
+            continue;
+        }
+        let (wa, wb) = conf.weights(v);
+        let yi = &y[i as usize * k..(i as usize + 1) * k];
+        syr_lower_g::<FMA>(a, wa, yi);
+        if wb != 0.0 {
+            axpy_g::<FMA>(wb, yi, b);
+        }
+    }
+    let a64 = &mut s.a64[..k * k];
+    for j in 0..k {
+        for c in 0..=j {
+            a64[j * k + c] = f64::from(a[j * k + c]);
+        }
+        a64[j * k + j] += f64::from(diag);
+    }
+    let b64 = &mut s.b64[..k];
+    for (d, v) in b64.iter_mut().zip(b.iter()) {
+        *d = f64::from(*v);
+    }
+    let ok = cholesky_solve_g::<FMA>(a64, b64);
+    for (xv, bv) in x.iter_mut().zip(b64.iter()) {
+        *xv = if ok { *bv as f32 } else { f32::NAN };
+    }
+    ok
+}
+
+dispatch! {
+    /// Exact (Cholesky) solve of one implicit row:
+    /// `(YᵀY + diag·I + Σ_obs wA·y yᵀ) x = Σ_obs wb·y`. `yty`: `k × k` f32 with at least the
+    /// lower triangle. Returns `false` (and NaN factors) when the matrix is not positive definite.
+    #[allow(clippy::too_many_arguments)]
+    pub fn implicit_cholesky_row / implicit_cholesky_row_avx => implicit_cholesky_row_g(
+        yty: &[f32], diag: f32, y: &[f32], idx: &[u32], vals: &[f32],
+        conf: ImplicitWeights, x: &mut [f32], s: &mut Scratch,
+    ) -> bool
+}
+
+/// Sources of one explicit row solve (see [`explicit_row`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ExplicitRow<'a> {
+    /// The fixed side's factors, row-major `n × k`.
+    pub y: &'a [f32],
+    /// Rank k.
+    pub k: usize,
+    /// Indices of the row's entries into `y`.
+    pub idx: &'a [u32],
+    /// The row's ratings.
+    pub vals: &'a [f32],
+    /// With biases: `(μ, the fixed side's biases)`; the unknowns gain a bias coordinate.
+    pub biases: Option<(f32, &'a [f32])>,
+    /// λ: the factor block gets `λ·n` on the diagonal (ALS-WR, `n` = number of entries).
+    pub reg: f32,
+    /// The bias coordinate gets `reg_bias·n` on the diagonal.
+    pub reg_bias: f32,
+    /// Non-negative factors (the bias coordinate stays free).
+    pub nonnegative: bool,
+}
+
+#[inline(always)]
+fn explicit_row_g<const FMA: bool>(
+    p: &ExplicitRow<'_>,
+    x: &mut [f32],
+    bias: &mut f32,
+    s: &mut Scratch,
+) -> bool {
+    let k = p.k;
+    let d = k + usize::from(p.biases.is_some());
+    s.ensure(d);
+    let n = p.idx.len();
+    if n == 0 {
+        x.fill(0.0);
+        *bias = 0.0;
+        return true;
+    }
+    let a = &mut s.a64[..d * d];
+    a.fill(0.0);
+    let b = &mut s.b64[..d];
+    b.fill(0.0);
+    let f = &mut s.f64v[..d];
+    for (&i, &v) in p.idx.iter().zip(p.vals) {
+        let yi = &p.y[i as usize * k..(i as usize + 1) * k];
+        for (fj, yj) in f.iter_mut().zip(yi) {
+            *fj = f64::from(*yj);
+        }
+        let mut t = f64::from(v);
+        if let Some((mu, other)) = p.biases {
+            f[k] = 1.0;
+            t -= f64::from(mu) + f64::from(other.get(i as usize).copied().unwrap_or(0.0));
+        }
+        syr_lower64_g::<FMA>(a, 1.0, f);
+        axpy64_g::<FMA>(t, f, b);
+    }
+    let nf = n as f64;
+    for j in 0..k {
+        a[j * d + j] += f64::from(p.reg) * nf;
+    }
+    if d > k {
+        a[k * d + k] += f64::from(p.reg_bias) * nf;
+    }
+    let ok = if p.nonnegative {
+        let full = &mut s.full64[..d * d];
+        for j in 0..d {
+            for c in 0..=j {
+                full[j * d + c] = a[j * d + c];
+                full[c * d + j] = a[j * d + c];
+            }
+        }
+        let xs = &mut s.x64[..d];
+        xs.fill(0.0);
+        let g = &mut s.f64v[..d];
+        nnls_g::<FMA>(full, b, xs, g, k);
+        b.copy_from_slice(xs);
+        b.iter().all(|v| v.is_finite())
+    } else {
+        cholesky_solve_g::<FMA>(a, b)
+    };
+    for (xv, bv) in x.iter_mut().zip(b.iter()) {
+        *xv = if ok { *bv as f32 } else { f32::NAN };
+    }
+    if d > k {
+        *bias = if ok { b[k] as f32 } else { f32::NAN };
+    }
+    ok
+}
+
+dispatch! {
+    /// Solves one explicit row (Spark ALS-WR): `(Σ f fᵀ + λ·n·I) z = Σ t·f` over the row's `n`
+    /// entries, with `f = y_i` and `t = r` — or, with biases, `f = [y_i, 1]`,
+    /// `t = r − μ − b_i`, `z = [x, b]` and `reg_bias·n` on the bias diagonal. Cholesky in f64,
+    /// or non-negative least squares. Empty rows get zeros. Returns `false` (and NaN) when the
+    /// matrix is singular (e.g. `λ = 0` with fewer entries than the rank).
+    pub fn explicit_row / explicit_row_avx => explicit_row_g(
+        p: &ExplicitRow<'_>, x: &mut [f32], bias: &mut f32, s: &mut Scratch,
+    ) -> bool
+}
+
+/// Sum of squared errors of one explicit row: `Σ (r − x·y_i − μ − b_u − b_i)²` (f64).
+#[inline(always)]
+fn explicit_sse_row_g<const FMA: bool>(
+    x: &[f32],
+    y: &[f32],
+    idx: &[u32],
+    vals: &[f32],
+    offset: f32,
+    other_bias: Option<&[f32]>,
+) -> f64 {
+    let k = x.len();
+    let mut sse = 0f64;
+    for (&i, &v) in idx.iter().zip(vals) {
+        let yi = &y[i as usize * k..(i as usize + 1) * k];
+        let mut pred = dot_g::<FMA>(x, yi) + offset;
+        if let Some(ob) = other_bias {
+            pred += ob.get(i as usize).copied().unwrap_or(0.0);
+        }
+        let e = f64::from(v) - f64::from(pred);
+        sse += e * e;
+    }
+    sse
+}
+
+dispatch! {
+    /// Squared error of one explicit row: `Σ_i (r_i − x·y_i − offset − other_bias_i)²`, where
+    /// `offset` is `μ + b_u` with biases (else 0).
+    pub fn explicit_sse_row / explicit_sse_row_avx => explicit_sse_row_g(
+        x: &[f32], y: &[f32], idx: &[u32], vals: &[f32], offset: f32, other_bias: Option<&[f32]>,
+    ) -> f64
+}
+
+/// One user's part of `implicit`'s `calculate_training_loss`:
+/// `xᵀ(YᵀY + Σ_obs wA·y yᵀ)x − 2·Σ_obs wb·(y·x) + Σ_obs c` where `c` is the entry's confidence;
+/// also returns `Σ_obs c`. The caller adds the regularization term and normalises.
+#[inline(always)]
+fn implicit_loss_row_g<const FMA: bool>(
+    yty: &[f32],
+    y: &[f32],
+    idx: &[u32],
+    vals: &[f32],
+    conf: ImplicitWeights,
+    x: &[f32],
+    s: &mut Scratch,
+) -> (f64, f64) {
+    let k = x.len();
+    s.ensure(k);
+    let r = &mut s.r[..k];
+    symv_g::<FMA>(yty, x, r);
+    let mut loss = 0f64;
+    let mut total_conf = 0f64;
+    for (&i, &v) in idx.iter().zip(vals) {
+        if v == 0.0 {
+            continue;
+        }
+        let (wa, wb) = conf.weights(v);
+        let yi = &y[i as usize * k..(i as usize + 1) * k];
+        let t = -2.0 * wb + wa * dot_g::<FMA>(yi, x);
+        axpy_g::<FMA>(t, yi, r);
+        let c = f64::from(wa) + 1.0;
+        total_conf += c;
+        // `implicit` adds the confidence of every stored entry; with Spark's convention only
+        // entries with preference 1 contribute c·p².
+        if wb != 0.0 || matches!(conf, ImplicitWeights::Implicit { .. }) {
+            loss += c;
+        }
+    }
+    loss += f64::from(dot_g::<FMA>(r, x));
+    (loss, total_conf)
+}
+
+dispatch! {
+    /// One row's share of the implicit training loss (see `als`): returns
+    /// `(xᵀA₀x − 2bᵀx + Σ c, Σ c)` with `A₀ = YᵀY + Σ_obs wA·y yᵀ`, `b = Σ_obs wb·y`.
+    pub fn implicit_loss_row / implicit_loss_row_avx => implicit_loss_row_g(
+        yty: &[f32], y: &[f32], idx: &[u32], vals: &[f32], conf: ImplicitWeights,
+        x: &[f32], s: &mut Scratch,
+    ) -> (f64, f64)
+}
+
+/// Portable reference Cholesky solve (f64) of the lower triangle of `a` (`k × k`), in place of
+/// `b`; `false` when not positive definite. Exposed for tests and one-off solves.
+pub fn cholesky_solve(a: &mut [f64], b: &mut [f64]) -> bool {
+    let k = b.len();
+    if a.len() < k * k {
+        return false;
+    }
+    cholesky_solve_g::<false>(a, b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_matches_naive_for_all_lengths() {
+        for n in 0..70 {
+            let a: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos()).collect();
+            let naive: f64 = a.iter().zip(&b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum();
+            assert!((f64::from(dot(&a, &b)) - naive).abs() < 1e-4, "n = {n}");
+            assert!((f64::from(dot_g::<false>(&a, &b)) - naive).abs() < 1e-4);
+        }
+    }
+
+    #[test]
+    fn cholesky_solves_spd_system() {
+        // A = M Mᵀ + I for a fixed M.
+        let k = 7;
+        let m: Vec<f64> = (0..k * k).map(|i| ((i * 7 + 3) % 11) as f64 / 5.0 - 1.0).collect();
+        let mut a = vec![0.0; k * k];
+        for i in 0..k {
+            for j in 0..k {
+                a[i * k + j] = (0..k).map(|t| m[i * k + t] * m[j * k + t]).sum::<f64>()
+                    + if i == j { 1.0 } else { 0.0 };
+            }
+        }
+        let x_true: Vec<f64> = (0..k).map(|i| i as f64 - 3.0).collect();
+        let mut b: Vec<f64> =
+            (0..k).map(|i| (0..k).map(|j| a[i * k + j] * x_true[j]).sum()).collect();
+        let mut l = a.clone();
+        assert!(cholesky_solve(&mut l, &mut b));
+        for (x, t) in b.iter().zip(&x_true) {
+            assert!((x - t).abs() < 1e-9);
+        }
+        let mut sing = vec![1.0, 0.0, 1.0, 1.0];
+        let mut bb = vec![1.0, 1.0];
+        assert!(!cholesky_solve(&mut sing, &mut bb));
+    }
+
+    #[test]
+    fn nnls_matches_brute_force_on_2x2() {
+        // min ½xᵀAx − bᵀx, x >= 0, A = [[2,1],[1,2]], b = [1,-3]: unconstrained solution
+        // (5/3, -7/3) is infeasible; with x2 = 0, x1 = b1/A11 = 0.5 and the gradient of x2
+        // there is 1·0.5 + 3 > 0, so (0.5, 0) is optimal.
+        let a = [2.0, 1.0, 1.0, 2.0];
+        let b = [1.0, -3.0];
+        let mut x = [0.0, 0.0];
+        let mut g = [0.0, 0.0];
+        nnls_g::<false>(&a, &b, &mut x, &mut g, 2);
+        assert!((x[0] - 0.5).abs() < 1e-9 && x[1] == 0.0, "{x:?}");
+    }
+}

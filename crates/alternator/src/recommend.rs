@@ -369,6 +369,149 @@ pub fn default_liked_value(model: &Model) -> f32 {
     }
 }
 
+/// A new user's liked items, resolved to item indices (see [`parse_liked`],
+/// [`match_liked_title`]) and ready for [`recommend_for_liked`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Liked {
+    /// `(item index, value)` in the order given. A repeated item is kept as given here;
+    /// [`recommend_for_liked`] merges repeats (the last value wins).
+    pub items: Vec<(u32, f32)>,
+    /// Ids the model does not know, in the order given (ignored by the fold-in).
+    pub unknown: Vec<String>,
+}
+
+impl Liked {
+    /// Adds one `ID` or `ID:value` token. An id the model knows verbatim wins over splitting at
+    /// the last `:` (so ids containing `:` work); `ID` alone gets `default`
+    /// ([`default_liked_value`]). A value that is not a finite number is an
+    /// [`Error::InvalidParameter`] named `--liked`; an unknown id goes to [`Liked::unknown`].
+    pub fn add_token(&mut self, model: &Model, token: &str, default: f32) -> Result<()> {
+        let tok = token.trim();
+        if tok.is_empty() {
+            return Ok(());
+        }
+        if let Some(i) = model.items.get(tok) {
+            self.items.push((i, default));
+            return Ok(());
+        }
+        let Some((id, v)) = tok.rsplit_once(':') else {
+            self.unknown.push(tok.to_string());
+            return Ok(());
+        };
+        let value = v.trim().parse::<f32>().ok().filter(|x| x.is_finite()).ok_or_else(|| {
+            Error::param("--liked", format!("{tok:?}: the value after ':' must be a finite number"))
+        })?;
+        match model.items.get(id.trim()) {
+            Some(i) => self.items.push((i, value)),
+            None => self.unknown.push(id.trim().to_string()),
+        }
+        Ok(())
+    }
+}
+
+/// Parses liked-item specifications as given on the command line or in a query string:
+/// each spec is a comma-separated list of `ID` or `ID:value` tokens (see [`Liked::add_token`]),
+/// e.g. `["50,181:4", "172"]`. `default` is the value of a bare `ID`, normally
+/// [`default_liked_value`]. Unknown ids are collected, not fatal.
+pub fn parse_liked<S: AsRef<str>>(
+    model: &Model,
+    specs: impl IntoIterator<Item = S>,
+    default: f32,
+) -> Result<Liked> {
+    let mut liked = Liked::default();
+    for spec in specs {
+        for tok in spec.as_ref().split(',') {
+            liked.add_token(model, tok, default)?;
+        }
+    }
+    Ok(liked)
+}
+
+/// The result of resolving one liked title: the candidate titles and the items used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TitleResolution {
+    /// Matching metadata rows ([`crate::meta::Metadata::items`] indices) of items the model
+    /// knows, best first (at most 10): what "Found possible matches" lists.
+    pub candidates: Vec<usize>,
+    /// The item indices to use as liked: the best candidate, or all of them with `all`.
+    pub used: Vec<u32>,
+}
+
+/// Resolves a liked title by fuzzy search in item metadata ([`crate::meta::Metadata::search`]),
+/// keeping only titles whose item the model knows. With `all`, every candidate is used;
+/// otherwise the best one. No match is an [`Error::UnknownId`] (kind `item`) whose hint lists
+/// the closest titles.
+pub fn match_liked_title(
+    model: &Model,
+    meta: &crate::meta::Metadata,
+    title: &str,
+    all: bool,
+) -> Result<TitleResolution> {
+    let known = |k: usize| meta.items.get(k).and_then(|m| model.items.get(&m.id));
+    let candidates: Vec<usize> = meta
+        .search(title, usize::MAX)
+        .into_iter()
+        .map(|h| h.index)
+        .filter(|&k| known(k).is_some())
+        .take(10)
+        .collect();
+    if candidates.is_empty() {
+        let close: Vec<String> = meta
+            .closest(title, 50)
+            .into_iter()
+            .map(|h| h.index)
+            .filter(|&k| known(k).is_some())
+            .take(5)
+            .filter_map(|k| meta.items.get(k).map(|m| m.title.clone()))
+            .collect();
+        return Err(Error::UnknownId {
+            kind: "item",
+            id: title.to_string(),
+            hint: format!(
+                "no title in {} matches it among the items the model knows; closest titles: {}",
+                meta.path.display(),
+                if close.is_empty() { "(none)".to_string() } else { close.join(", ") }
+            ),
+        });
+    }
+    let take = if all { candidates.len() } else { 1 };
+    let used = candidates.iter().take(take).filter_map(|&k| known(k)).collect();
+    Ok(TitleResolution { candidates, used })
+}
+
+/// Top-N items for a new user described by liked items (cold start by fold-in):
+/// the user's factors `x` (and bias `b`) are one least-squares solve against the fixed item
+/// factors with the model's own objective ([`crate::als::fold_in_user`], `implicit`'s
+/// `recalculate_user`: explicit `(YᵀY_I + λ n I) x = Yᵀ r`, implicit
+/// `(YᵀY + Yᵀ(C−I)Y + λI) x = YᵀC p`), then items are ranked by `xᵀ y_i (+ μ + b + b_i)` as
+/// in [`recommend_for_factors`], never returning a liked item. `liked` holds
+/// `(item index, value)`; a repeated item keeps its last value. Errors when `liked` is empty
+/// or an index is out of range.
+pub fn recommend_for_liked(
+    model: &Model,
+    liked: &[(u32, f32)],
+    opts: &RecommendOptions<'_>,
+) -> Result<Recommendations> {
+    check_model(model)?;
+    check_n(opts.n)?;
+    if liked.is_empty() {
+        return Err(Error::Invalid(
+            "a new user needs at least one liked item known to the model".into(),
+        ));
+    }
+    if let Some(&(bad, _)) = liked.iter().find(|p| p.0 as usize >= model.items.len()) {
+        return Err(Error::Invalid(format!("item index {bad} is out of range")));
+    }
+    let mut merged: Vec<(usize, u32, f32)> =
+        liked.iter().enumerate().map(|(k, &(i, v))| (k, i, v)).collect();
+    merged.sort_by_key(|&(k, i, _)| (i, std::cmp::Reverse(k)));
+    merged.dedup_by_key(|p| p.1);
+    let items: Vec<u32> = merged.iter().map(|p| p.1).collect();
+    let values: Vec<f32> = merged.iter().map(|p| p.2).collect();
+    let (x, b) = crate::als::fold_in_user(model, &items, &values)?;
+    recommend_for_factors(model, &x, b, &items, opts)
+}
+
 /// Number of training interactions of each item (the column counts of `model.seen`).
 pub fn item_popularity(model: &Model) -> Vec<u32> {
     let mut counts = vec![0u32; model.items.len()];

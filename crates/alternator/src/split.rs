@@ -258,4 +258,37 @@ mod tests {
         assert!(split_mask(&d, &Strategy::Random { test_fraction: 1.0 }, 3).is_err());
         assert!(split_mask(&d, &Strategy::Random { test_fraction: f64::NAN }, 3).is_err());
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Leave-k-out gives exactly k test interactions to every user with more than k + 1
+        /// and none to the others; by-time sends the latest round(f·n) by (time, line).
+        #[test]
+        fn split_invariants(
+            rows in proptest::collection::vec((0u8..8, 0u8..5, 0i64..6), 1..80),
+            k in 1usize..4, seed in proptest::prelude::any::<u64>(), frac in 0.05f64..0.95,
+        ) {
+            let text: String = rows.iter().map(|(u, i, t)| format!("u{u}\ti{i}\t1\t{t}\n")).collect();
+            let d = data(&text);
+            let (mask, c) = split_mask(&d, &Strategy::LeaveKOut { k }, seed).unwrap();
+            let mut eligible = 0;
+            for u in 0..d.users.len() as u32 {
+                let n = d.user_idx.iter().filter(|&&x| x == u).count();
+                let t = d.user_idx.iter().zip(&mask).filter(|(x, m)| **x == u && **m).count();
+                proptest::prop_assert_eq!(t, if n > k + 1 { k } else { 0 });
+                eligible += usize::from(n > k + 1);
+            }
+            proptest::prop_assert_eq!(c.eligible_users, eligible);
+            proptest::prop_assert_eq!(c.train + c.test, rows.len());
+            proptest::prop_assert_eq!(split_mask(&d, &Strategy::LeaveKOut { k }, seed).unwrap().0, mask);
+            let (mask, c) = split_mask(&d, &Strategy::ByTime { test_fraction: frac }, seed).unwrap();
+            proptest::prop_assert_eq!(c.test, ((rows.len() as f64) * frac).round() as usize);
+            let key = |j: usize| (rows[j].2, j);
+            let max_train = (0..rows.len()).filter(|&j| !mask[j]).map(key).max();
+            let min_test = (0..rows.len()).filter(|&j| mask[j]).map(key).min();
+            if let (Some(a), Some(b)) = (max_train, min_test) {
+                proptest::prop_assert!(a < b);
+            }
+        }
+    }
 }

@@ -1,10 +1,195 @@
-//! `alternator recommend-users` (being built).
+//! `alternator recommend-users`: the users most likely to want an item (Spark's
+//! recommendForAllItems / recommendForItemSubset), ranked by `x_uᵀ y_i (+ μ + b_u + b_i)`.
+//! Users who interacted with the item in training are excluded unless `--include-seen`.
+//!
+//! One item (`--item`) prints a table, CSV or JSON document; `--all-items` / `--items FILE`
+//! stream CSV `item,rank,user,score[,title]` (or JSON lines with `--json`). Unknown ids in
+//! `--items FILE` are reported on stderr and skipped; exit 2 only when none is known.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use alternator::recommend::{self, RecommendOptions, read_id_list};
+use serde_json::json;
+
+use super::recommend::{Format, MetaArgs, csv_field, id_set, load_model, num, output, print_list};
+use crate::common::{self, usage};
 
 /// Flags of `alternator recommend-users`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The model file (from `alternator fit`)
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Rank users for this item id
+    #[arg(long)]
+    pub item: Option<String>,
+    /// Rank users for every item of the model (Spark's recommendForAllItems)
+    #[arg(long)]
+    pub all_items: bool,
+    /// Rank users for the item ids in FILE, one per line (recommendForItemSubset)
+    #[arg(long, value_name = "FILE")]
+    pub items: Option<PathBuf>,
+    /// Number of users per item
+    #[arg(short = 'n', long = "num", default_value_t = 10)]
+    pub n: usize,
+    /// Keep users who interacted with the item in training
+    #[arg(long)]
+    pub include_seen: bool,
+    /// Never return the user ids in FILE (one per line, or the first column)
+    #[arg(long, value_name = "FILE")]
+    pub filter_users: Option<PathBuf>,
+    /// Rank only the user ids in FILE (one per line, or the first column)
+    #[arg(long, value_name = "FILE")]
+    pub candidates: Option<PathBuf>,
+    #[command(flatten)]
+    pub meta: MetaArgs,
+    /// Print JSON (one document; JSON lines in batch mode)
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// Print CSV with a header
+    #[arg(long)]
+    pub csv: bool,
+    /// Write to FILE instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Worker threads [default: one per core]
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
 
 /// Runs the verb.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`recommend-users` is not built yet")
+pub fn run(a: Args) -> anyhow::Result<()> {
+    let modes = [a.item.is_some(), a.all_items, a.items.is_some()];
+    match modes.iter().filter(|&&m| m).count() {
+        0 => return usage("say which items: --item ID, --all-items or --items FILE"),
+        1 => {}
+        _ => return usage("--item, --all-items and --items are alternatives; give one"),
+    }
+    if a.n == 0 {
+        return usage("-n must be at least 1");
+    }
+    common::init_threads(a.threads)?;
+    let model = load_model(&a.model)?;
+    let meta = a.meta.load()?;
+    let filter = a.filter_users.as_deref().map(|p| id_set(p, &model.users, "user")).transpose()?;
+    let candidates =
+        a.candidates.as_deref().map(|p| id_set(p, &model.users, "user")).transpose()?;
+    let opts = RecommendOptions {
+        n: a.n,
+        include_seen: a.include_seen,
+        filter: filter.as_ref(),
+        candidates: candidates.as_ref(),
+    };
+    let items: Vec<u32> = if let Some(id) = &a.item {
+        let i = model.items.get(id).ok_or_else(|| recommend::unknown_item(id))?;
+        let mut list = None;
+        recommend::recommend_users_batch(&model, &[i], &opts, |_, r| {
+            list = Some(r);
+            Ok(())
+        })?;
+        let Some(list) = list else { anyhow::bail!("internal error: no result for item {id}") };
+        if list.items.len() < a.n {
+            eprintln!(
+                "only {} user(s) were eligible; returning {}",
+                list.eligible,
+                list.items.len()
+            );
+        }
+        let mut subject = json!({"item": id});
+        let mut heading = format!("top {} users for item {id}", a.n);
+        if let Some(m) = meta.as_ref().and_then(|m| m.get(id)) {
+            subject["title"] = json!(m.title);
+            heading = format!("top {} users for item {id}: {}", a.n, m.label());
+        }
+        let mut w = output(a.out.as_deref())?;
+        let format = Format::from_flags(a.json, a.csv);
+        print_list(&mut *w, format, subject, &heading, &model.users, &list, None, "score", "user")?;
+        w.flush()?;
+        return Ok(());
+    } else if a.all_items {
+        (0..model.items.len() as u32).collect()
+    } else {
+        let path = a.items.as_deref().unwrap_or(Path::new(""));
+        let list = read_id_list(path)?;
+        let (mut known, mut unknown) = (Vec::with_capacity(list.len()), Vec::new());
+        for id in &list {
+            match model.items.get(id) {
+                Some(i) => known.push(i),
+                None => unknown.push(id.as_str()),
+            }
+        }
+        if !unknown.is_empty() {
+            eprintln!(
+                "{}: {} unknown item id(s) skipped (first: {})",
+                path.display(),
+                unknown.len(),
+                unknown.iter().take(5).copied().collect::<Vec<_>>().join(", ")
+            );
+        }
+        if known.is_empty() {
+            return Err(match unknown.first() {
+                Some(id) => recommend::unknown_item(id).into(),
+                None => {
+                    alternator::Error::Empty { path: path.into(), message: "no item ids".into() }
+                        .into()
+                }
+            });
+        }
+        known
+    };
+
+    let meta = meta.as_ref();
+    let mut w = output(a.out.as_deref())?;
+    if !a.json {
+        writeln!(w, "item,rank,user,score{}", if meta.is_some() { ",title" } else { "" })?;
+    }
+    let pb = common::progress(items.len() as u64, "items");
+    let mut short = 0usize;
+    let mut line = String::new();
+    recommend::recommend_users_batch(&model, &items, &opts, |i, list| {
+        pb.inc(1);
+        if list.items.len() < opts.n {
+            short += 1;
+        }
+        let iid = model.items.id(i).unwrap_or("");
+        let title = meta.and_then(|m| m.title(iid));
+        let res = if a.json {
+            let rows: Vec<serde_json::Value> = list
+                .items
+                .iter()
+                .map(|&(u, s)| json!({"user": model.users.id(u).unwrap_or(""), "score": num(s)}))
+                .collect();
+            let mut doc = json!({"item": iid, "users": rows});
+            if let Some(t) = title {
+                doc["title"] = json!(t);
+            }
+            writeln!(w, "{doc}")
+        } else {
+            use std::fmt::Write as _;
+            line.clear();
+            let iid = csv_field(iid);
+            let title = title.map(csv_field);
+            for (k, &(u, s)) in list.items.iter().enumerate() {
+                let uid = model.users.id(u).unwrap_or("");
+                let _ = write!(line, "{iid},{},{},{s}", k + 1, csv_field(uid));
+                if let Some(t) = &title {
+                    let _ = write!(line, ",{t}");
+                } else if meta.is_some() {
+                    line.push(',');
+                }
+                line.push('\n');
+            }
+            w.write_all(line.as_bytes())
+        };
+        res.map_err(|e| {
+            alternator::Error::io(a.out.clone().unwrap_or_else(|| "<stdout>".into()), e)
+        })
+    })?;
+    pb.finish_and_clear();
+    w.flush()?;
+    if short > 0 {
+        eprintln!("{short} item(s) had fewer than {} eligible users", opts.n);
+    }
+    Ok(())
 }

@@ -1,10 +1,91 @@
-//! `alternator split` (being built).
+//! `alternator split`: a train/test split of an interaction file that keeps its format.
+//!
+//! The outputs are the input's own lines, byte for byte (the header line, when there is one,
+//! goes to both), so they read back with the same flags and keep the user's ids.
+
+use std::path::PathBuf;
+
+use alternator::split::{Strategy, split_mask, write_split};
+use clap::ValueEnum;
+
+use crate::common::{InputArgs, usage};
 
 /// Flags of `alternator split`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The interaction file to split
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Where to write the training interactions
+    #[arg(long)]
+    pub out_train: PathBuf,
+    /// Where to write the test interactions
+    #[arg(long)]
+    pub out_test: PathBuf,
+    /// random: each interaction to test with probability --test-fraction; leave-k-out: --k
+    /// random interactions of every user with more than k + 1; by-time: the latest
+    /// --test-fraction of interactions by timestamp
+    #[arg(long, value_enum, default_value_t = StrategyArg::Random)]
+    pub strategy: StrategyArg,
+    /// Fraction of interactions sent to test (random, by-time)
+    #[arg(long, default_value_t = 0.2)]
+    pub test_fraction: f64,
+    /// Interactions per eligible user sent to test (leave-k-out)
+    #[arg(long, default_value_t = 1)]
+    pub k: usize,
+    /// Random seed: same input, flags and seed give the same files
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub input_args: InputArgs,
+}
+
+/// `--strategy` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StrategyArg {
+    /// Each interaction independently (implicit's train_test_split)
+    Random,
+    /// k random interactions per user with more than k + 1 (implicit's leave_k_out_split)
+    LeaveKOut,
+    /// The latest interactions by timestamp
+    ByTime,
+}
 
 /// Runs the verb.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`split` is not built yet")
+pub fn run(a: Args) -> anyhow::Result<()> {
+    if a.out_train == a.out_test {
+        return usage("--out-train and --out-test must be different files");
+    }
+    if a.out_train == a.input || a.out_test == a.input {
+        return usage("the outputs must not overwrite --input");
+    }
+    let strategy = match a.strategy {
+        StrategyArg::Random => Strategy::Random { test_fraction: a.test_fraction },
+        StrategyArg::LeaveKOut => Strategy::LeaveKOut { k: a.k },
+        StrategyArg::ByTime => Strategy::ByTime { test_fraction: a.test_fraction },
+    };
+    let data = a.input_args.read_with(&a.input, |o| o.keep_lines = true)?;
+    let (mask, counts) = split_mask(&data, &strategy, a.seed)?;
+    write_split(&a.input, &data, &mask, &a.out_train, &a.out_test)?;
+    let eligible = match a.strategy {
+        StrategyArg::LeaveKOut => format!(
+            "{} of {} users eligible (more than {} interactions)",
+            counts.eligible_users,
+            data.users.len(),
+            a.k + 1
+        ),
+        _ => format!(
+            "{} of {} users have test interactions",
+            counts.eligible_users,
+            data.users.len()
+        ),
+    };
+    eprintln!(
+        "train: {} interactions -> {}; test: {} -> {}; {eligible}",
+        counts.train,
+        a.out_train.display(),
+        counts.test,
+        a.out_test.display()
+    );
+    Ok(())
 }

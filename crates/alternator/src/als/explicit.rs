@@ -1,0 +1,125 @@
+//! Explicit ALS-WR (Spark MLlib), optionally with biases and non-negativity.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use super::{BIAS_REG_SCALE, FitOutput, IterationReport, diverged, init_factors};
+use crate::error::Result;
+use crate::kernels::{self, ExplicitRow, Scratch};
+use crate::model::{Biases, Factors};
+use crate::params::AlsParams;
+use crate::sparse::Csr;
+
+/// Rows per rayon task at least (keeps scheduling overhead small on short rows).
+const MIN_ROWS_PER_TASK: usize = 16;
+
+pub(super) fn fit(
+    user_items: &Csr,
+    params: &AlsParams,
+    on_iter: &mut dyn FnMut(&IterationReport),
+) -> Result<FitOutput> {
+    let k = params.rank;
+    let item_users = user_items.transpose();
+    let (nu, ni) = (user_items.nrows(), user_items.ncols());
+    let mut uf = init_factors(nu, k, params.seed, 0, true);
+    let mut itf = init_factors(ni, k, params.seed, 1, true);
+    let mu = if params.biases {
+        let s: f64 = user_items.values().iter().map(|&v| f64::from(v)).sum();
+        (s / user_items.nnz() as f64) as f32
+    } else {
+        0.0
+    };
+    let mut ub = vec![0f32; nu];
+    let mut ib = vec![0f32; ni];
+    let mut history = Vec::with_capacity(params.max_iter);
+    for it in 1..=params.max_iter {
+        let t0 = Instant::now();
+        let bad_items = half(&item_users, &uf, &ub, mu, &mut itf, &mut ib, params);
+        let bad_users = half(user_items, &itf, &ib, mu, &mut uf, &mut ub, params);
+        if bad_items.is_some()
+            || bad_users.is_some()
+            || !uf.all_finite()
+            || !itf.all_finite()
+            || !ub.iter().chain(&ib).all(|v| v.is_finite())
+        {
+            return Err(diverged(params, user_items, "factors", it));
+        }
+        let rmse =
+            train_rmse(user_items, &uf, &itf, params.biases.then_some((mu, &ub[..], &ib[..])));
+        history.push(rmse);
+        on_iter(&IterationReport {
+            iteration: it,
+            seconds: t0.elapsed().as_secs_f64(),
+            loss: Some(rmse),
+        });
+    }
+    let biases = params.biases.then_some(Biases { global: mu, user: ub, item: ib });
+    Ok(FitOutput { user_factors: uf, item_factors: itf, biases, history })
+}
+
+/// Solves every row of `rows` (dst side) against `src`. Returns the first row whose normal
+/// equations were singular, if any (deterministic: the minimum such row).
+fn half(
+    rows: &Csr,
+    src: &Factors,
+    src_bias: &[f32],
+    mu: f32,
+    dst: &mut Factors,
+    dst_bias: &mut [f32],
+    params: &AlsParams,
+) -> Option<usize> {
+    let k = params.rank;
+    let first_bad = AtomicUsize::new(usize::MAX);
+    let y = src.as_slice();
+    dst.as_mut_slice()
+        .par_chunks_mut(k)
+        .zip(dst_bias.par_iter_mut())
+        .enumerate()
+        .with_min_len(MIN_ROWS_PER_TASK)
+        .for_each_init(
+            || Scratch::new(k + 1),
+            |s, (r, (x, b))| {
+                let (idx, vals) = rows.row(r);
+                let p = ExplicitRow {
+                    y,
+                    k,
+                    idx,
+                    vals,
+                    biases: params.biases.then_some((mu, src_bias)),
+                    reg: params.reg_param,
+                    reg_bias: params.reg_param * BIAS_REG_SCALE,
+                    nonnegative: params.nonnegative,
+                };
+                if !kernels::explicit_row(&p, x, b, s) {
+                    first_bad.fetch_min(r, Ordering::Relaxed);
+                }
+            },
+        );
+    let bad = first_bad.into_inner();
+    (bad != usize::MAX).then_some(bad)
+}
+
+/// Training RMSE `sqrt(Σ (r − r̂)² / nnz)`, summed per user then in user order.
+pub(super) fn train_rmse(
+    user_items: &Csr,
+    uf: &Factors,
+    itf: &Factors,
+    biases: Option<(f32, &[f32], &[f32])>,
+) -> f64 {
+    let per_row: Vec<f64> = (0..user_items.nrows())
+        .into_par_iter()
+        .with_min_len(64)
+        .map(|u| {
+            let (idx, vals) = user_items.row(u);
+            let (offset, other) = match biases {
+                Some((mu, ub, ib)) => (mu + ub.get(u).copied().unwrap_or(0.0), Some(ib)),
+                None => (0.0, None),
+            };
+            kernels::explicit_sse_row(uf.row(u), itf.as_slice(), idx, vals, offset, other)
+        })
+        .collect();
+    let sse: f64 = per_row.iter().sum();
+    (sse / user_items.nnz().max(1) as f64).sqrt()
+}

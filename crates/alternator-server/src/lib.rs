@@ -19,7 +19,6 @@
 #![deny(missing_docs)]
 
 pub mod api;
-pub mod foldin;
 pub mod loadgen;
 pub mod metrics;
 

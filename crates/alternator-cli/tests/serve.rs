@@ -323,12 +323,20 @@ fn reload_under_load_then_corrupt_file_then_sighup() {
         request(a, "POST", "/v1/admin/reload", &[("Authorization", "Bearer wrong")], Some(b""));
     assert_eq!(s, 403);
 
-    // A bounded load (2,000 requests, 16 connections, 30 s) with a reload in the middle.
+    // The replacement, and its checksum (the file's bytes do not depend on its path).
+    let staged = dir.path().join("staged.alt");
+    save(&synthetic_model(200, 2000, 16, 10, 2), &staged);
+    let new = format!("{:08x}", alternator::modelfile::load_with_info(&staged).unwrap().1.checksum);
+    assert_ne!(new, old);
+
+    // A bounded load (at most 20,000 requests, 16 connections, 30 s) that runs until the new
+    // model has answered 300 requests; the file is replaced and reloaded once 400 requests
+    // have completed, so the reload always happens while the load runs.
     let progress = Arc::new(AtomicUsize::new(0));
     let spec = LoadSpec {
         addr: a,
         concurrency: 16,
-        requests: 2000,
+        requests: 20_000,
         time_limit: Duration::from_secs(30),
         targets: vec![
             Target::get("/v1/recommend?user=1&n=10"),
@@ -338,25 +346,25 @@ fn reload_under_load_then_corrupt_file_then_sighup() {
             Target::post("/v1/predict", r#"[{"user": "5", "item": "6"}]"#),
         ],
         progress: Some(Arc::clone(&progress)),
+        until_checksum: Some((new.clone(), 300)),
     };
     let load = std::thread::spawn(move || run_load_blocking(spec).unwrap());
     let t0 = Instant::now();
     while progress.load(Ordering::Relaxed) < 400 && t0.elapsed() < Duration::from_secs(30) {
         std::thread::sleep(Duration::from_millis(2));
     }
-    save(&synthetic_model(200, 2000, 16, 10, 2), &path);
+    std::fs::rename(&staged, &path).unwrap();
     let (s, _, body) =
         request(a, "POST", "/v1/admin/reload", &[("Authorization", "Bearer t0k3n")], Some(b""));
     assert_eq!(s, 200, "{body}");
     let reload: Value = serde_json::from_str(&body).unwrap();
-    let new = reload["checksum"].as_str().unwrap().to_string();
+    assert_eq!(reload["checksum"], new.as_str());
     assert_eq!(reload["previous_checksum"], old.as_str());
-    assert_ne!(new, old);
     let report = load.join().unwrap();
     assert_eq!(report.failed, 0, "{:?}", report.first_failure);
-    assert_eq!(report.completed, 2000, "the load hit its time limit: {}", report.summary());
-    assert!(report.checksums.contains_key(&old), "{:?}", report.checksums);
-    assert!(report.checksums.contains_key(&new), "{:?}", report.checksums);
+    assert!(!report.timed_out, "the load hit its limits: {}", report.summary());
+    assert!(report.checksums.get(&old).is_some_and(|&c| c >= 400), "{:?}", report.checksums);
+    assert!(report.checksums.get(&new).is_some_and(|&c| c >= 300), "{:?}", report.checksums);
     assert_eq!(report.last_checksum.as_deref(), Some(new.as_str()));
     let (_, ck, _) = request(a, "GET", "/v1/recommend?user=1&n=3", &[], None);
     assert_eq!(ck.as_deref(), Some(new.as_str()));
@@ -485,4 +493,39 @@ fn startup_errors_exit_2() {
         );
         assert!(out.stdout.is_empty());
     }
+}
+
+#[test]
+fn movielens_titles_and_fold_in() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ml-100k");
+    if !data.join("ua.base").exists() || !data.join("u.item").exists() {
+        println!("skipping: ../shared/data/ml-100k not found");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("ml.alt");
+    let out = Command::new(BIN)
+        .args(["fit", "--train"])
+        .arg(data.join("ua.base"))
+        .arg("--model")
+        .arg(&model)
+        .args(["--rank", "8", "--max-iter", "5", "--threads", "2"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let meta = data.join("u.item");
+    let srv = start(&["--model", model.to_str().unwrap(), "--items-meta", meta.to_str().unwrap()]);
+    let a = srv.addr;
+    let (s, b) = get(a, "/v1/model");
+    assert_eq!((s, b["users"].as_u64(), b["items"].as_u64()), (200, Some(943), Some(1680)), "{b}");
+    let (s, b) = get(a, "/v1/recommend?user=196&n=5");
+    assert_eq!(s, 200, "{b}");
+    assert!(b["items"].as_array().unwrap().iter().all(|x| x["title"].is_string()), "{b}");
+    let (s, b) = post(a, "/v1/recommend", r#"{"liked_titles": ["Star Wars (1977)"], "n": 5}"#);
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["liked"], json!(["50"]));
+    assert_eq!(b["titles"][0]["title"], "Star Wars (1977)");
+    assert!(b["items"].as_array().unwrap().iter().all(|x| x["item"] != "50"));
+    let (s, b) = get(a, "/v1/similar?item=50&n=3");
+    assert_eq!((s, b["title"].as_str()), (200, Some("Star Wars (1977)")));
 }

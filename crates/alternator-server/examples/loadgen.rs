@@ -55,6 +55,7 @@ fn main() {
                 time_limit: Duration::from_secs(300),
                 targets,
                 progress: None,
+                until_checksum: None,
             };
             match run_load_blocking(spec) {
                 Ok(r) => {

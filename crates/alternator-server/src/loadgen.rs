@@ -48,6 +48,9 @@ pub struct LoadSpec {
     pub targets: Vec<Target>,
     /// Incremented after each completed request (for tests that act during the load).
     pub progress: Option<Arc<AtomicUsize>>,
+    /// Stop early (before `requests`) once this many responses carried this
+    /// `x-model-checksum`: a reload test runs until the new model has answered.
+    pub until_checksum: Option<(String, usize)>,
 }
 
 /// What happened.
@@ -71,7 +74,8 @@ pub struct LoadReport {
     pub latencies: Vec<Duration>,
     /// Wall time of the run.
     pub elapsed: Duration,
-    /// True when the time limit stopped the run before every request was sent.
+    /// True when the time limit stopped the run before every request was sent (and
+    /// `until_checksum` was not reached).
     pub timed_out: bool,
 }
 
@@ -198,10 +202,12 @@ pub async fn run_load(spec: LoadSpec) -> LoadReport {
     let start = Instant::now();
     let deadline = start + spec.time_limit;
     let next = Arc::new(AtomicUsize::new(0));
+    let target_seen = Arc::new(AtomicUsize::new(0));
     let spec = Arc::new(spec);
     let mut handles = Vec::new();
     for _ in 0..spec.concurrency.max(1) {
-        let (spec, next) = (Arc::clone(&spec), Arc::clone(&next));
+        let (spec, next, target_seen) =
+            (Arc::clone(&spec), Arc::clone(&next), Arc::clone(&target_seen));
         handles.push(tokio::spawn(async move {
             let host = spec.addr.to_string();
             let mut conn: Option<TcpStream> = None;
@@ -213,6 +219,11 @@ pub async fn run_load(spec: LoadSpec) -> LoadReport {
                 }
                 if Instant::now() >= deadline {
                     break;
+                }
+                if let Some((_, want)) = &spec.until_checksum {
+                    if target_seen.load(Ordering::Relaxed) >= *want {
+                        break;
+                    }
                 }
                 let t = &spec.targets[k % spec.targets.len()];
                 let t0 = Instant::now();
@@ -230,6 +241,11 @@ pub async fn run_load(spec: LoadSpec) -> LoadReport {
                 .await;
                 let result = match result {
                     Ok(Ok(r)) => {
+                        if let Some((want, _)) = &spec.until_checksum {
+                            if r.checksum.as_deref() == Some(want.as_str()) {
+                                target_seen.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
                         if r.close {
                             conn = None;
                         }
@@ -292,7 +308,11 @@ pub async fn run_load(spec: LoadSpec) -> LoadReport {
     }
     report.latencies.sort_unstable();
     report.elapsed = start.elapsed();
-    report.timed_out = report.completed < spec.requests;
+    let stopped_early = spec
+        .until_checksum
+        .as_ref()
+        .is_some_and(|(_, want)| target_seen.load(Ordering::Relaxed) >= *want);
+    report.timed_out = report.completed < spec.requests && !stopped_early;
     report
 }
 

@@ -568,7 +568,7 @@ mod tests {
             proptest::prop_assert_eq!(got.users, users);
             if users > 0 {
                 let n = users as f64;
-                let close = |a: f64, b: f64| (a - b).abs() < 1e-12 || (a.is_nan() && b.is_nan());
+                let close = |a: f64, b: f64| a == b || (a - b).abs() < 1e-12 || (a.is_nan() && b.is_nan());
                 proptest::prop_assert!(close(got.precision, hits / div));
                 proptest::prop_assert!(close(got.map, ap / n));
                 proptest::prop_assert!(close(got.ndcg, ndcg / n));

@@ -158,11 +158,11 @@ def main():
                 peer_it.append(peer_json["per_iter_s"])
                 peer_rec.append(peer_json["recommend_all_s"])
         _, _, out = run([BIN, "evaluate", "--model", model, "--train", train, "--test", test, "--ranking",
-                         "-k", "10", "--json"])
+                         "--k", "10", "--json"])
         q = last_json(out)
-        quality = f"ndcg@10 {q.get('ndcg', q.get('ndcg@10', float('nan'))):.4f}"
+        quality = f"ndcg@10 {(q.get('ndcg@10') or float('nan')):.4f}"
         if peer_json:
-            quality += f" vs {peer_json.get('ndcg@10', float('nan')):.4f}"
+            quality += f" vs {(peer_json.get('ndcg@10') or float('nan')):.4f}"
         table.add(f"Implicit ALS {solver}, rank 64, s/iteration", fmt_s(best(ours_it)),
                   fmt_s(best(peer_it)) if peer_it else "—", "implicit 0.7.3",
                   ratio(best(peer_it) if peer_it else None, best(ours_it)), quality)
@@ -172,7 +172,7 @@ def main():
             recs = os.path.join(args.work, "recs.tsv")
             rec = []
             for _ in range(args.rounds):
-                w, _, _ = run([BIN, "recommend", "--model", model, "--all", "-n", "10", "--out", recs,
+                w, _, _ = run([BIN, "recommend", "--model", model, "--all-users", "-n", "10", "--out", recs,
                                "--threads", threads])
                 rec.append(w)
             table.add("Recommend top-10 for all users (whole process incl. model load)", fmt_s(best(rec)),
@@ -196,9 +196,9 @@ def main():
                 spark.append(sj.get("warm_fit_s", sj.get("fit_s")))
         _, _, out = run([BIN, "evaluate", "--model", m, "--test", tst, "--json"])
         q = last_json(out)
-        quality = f"RMSE {q.get('rmse', float('nan')):.4f}"
+        quality = f"RMSE {(q.get('rmse') or float('nan')):.4f}"
         if sj:
-            quality += f" vs {sj.get('rmse', float('nan')):.4f}"
+            quality += f" vs {(sj.get('rmse') or float('nan')):.4f}"
         table.add("Explicit ALS ML-100K ua.base, rank 10, 10 iterations (our whole process vs Spark warm fit)",
                   fmt_s(best(ours)), fmt_s(best(spark)) if spark else "—", "Spark 4.0.1 local[2]",
                   ratio(best(spark) if spark else None, best(ours)), quality)

@@ -249,7 +249,7 @@ fn table(r: &TuneReport, a: &Args, what: &str, n: usize, seconds: f64) -> String
         a.train.display(),
         r.metric,
     ));
-    if r.dropped > 0 {
+    if r.dropped > 0 && !r.metric.is_ranking() {
         out.push_str(&format!(
             "({} validation pairs with a user or item absent from training were left out of regression metrics)\n",
             r.dropped

@@ -73,8 +73,15 @@ pub fn draw(r: &TuneReport, path: &Path) -> anyhow::Result<()> {
 
     // Learning curves.
     let max_it = r.results.iter().map(|c| c.mean_curve.len()).max().unwrap_or(1).max(1);
-    let vals: Vec<f64> =
-        r.results.iter().flat_map(|c| c.mean_curve.iter().copied()).filter(finite).collect();
+    // The first iteration is usually far off: with 3+ iterations the axis starts from the
+    // second, so the differences that matter stay visible (earlier points are clipped).
+    let skip = usize::from(max_it >= 3);
+    let vals: Vec<f64> = r
+        .results
+        .iter()
+        .flat_map(|c| c.mean_curve.iter().skip(skip).copied())
+        .filter(finite)
+        .collect();
     let (mut lo, mut hi) =
         vals.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
     if !lo.is_finite() {

@@ -32,7 +32,19 @@ pub(super) fn fit(
     } else {
         0.0
     };
-    let mut ub = vec![0f32; nu];
+    // User biases start at each user's mean deviation from μ (the first half-step solves the
+    // items against them); item biases are solved first, so their start does not matter.
+    let mut ub: Vec<f32> = if params.biases {
+        (0..nu)
+            .map(|u| {
+                let vals = user_items.row(u).1;
+                let s: f64 = vals.iter().map(|&v| f64::from(v) - f64::from(mu)).sum();
+                if vals.is_empty() { 0.0 } else { (s / vals.len() as f64) as f32 }
+            })
+            .collect()
+    } else {
+        vec![0f32; nu]
+    };
     let mut ib = vec![0f32; ni];
     let mut history = Vec::with_capacity(params.max_iter);
     for it in 1..=params.max_iter {

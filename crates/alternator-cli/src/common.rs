@@ -1,11 +1,13 @@
 // Helpers shared by the verbs; a few are only used by verbs that land later.
 #![allow(dead_code)]
-//! Flags and helpers shared by every verb: ingestion flags, threads, progress, exit codes.
+//! Flags and helpers shared by every verb: ingestion flags, implicit-solver values, threads,
+//! progress, exit codes.
 
 use std::io::IsTerminal;
 use std::path::Path;
 
 use alternator::data::{Column, Delimiter, Interactions, ReadOptions, read_interactions};
+use alternator::params::{Confidence, Solver};
 use alternator::sparse::Duplicates;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
@@ -114,6 +116,45 @@ impl InputArgs {
         let data = read_interactions(path, &opts)?;
         report_skipped(&data);
         Ok(data)
+    }
+}
+
+/// `--confidence` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ConfidenceArg {
+    /// The `implicit` library: c = α·r, λ unscaled
+    Implicit,
+    /// Spark implicitPrefs: c = 1 + α·|r|, λ times the row's positive entries
+    Spark,
+}
+
+/// `--solver` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SolverArg {
+    /// Conjugate gradient, warm-started (`implicit`'s default)
+    Cg,
+    /// Exact Cholesky solve
+    Cholesky,
+}
+
+impl From<ConfidenceArg> for Confidence {
+    fn from(c: ConfidenceArg) -> Confidence {
+        match c {
+            ConfidenceArg::Implicit => Confidence::Implicit,
+            ConfidenceArg::Spark => Confidence::Spark,
+        }
+    }
+}
+
+impl SolverArg {
+    /// The solver to use: the chosen one for implicit feedback; explicit ALS always solves
+    /// exactly (Cholesky).
+    pub fn for_data(self, implicit_prefs: bool) -> Solver {
+        match self {
+            _ if !implicit_prefs => Solver::Cholesky,
+            SolverArg::Cg => Solver::Cg,
+            SolverArg::Cholesky => Solver::Cholesky,
+        }
     }
 }
 

@@ -1,7 +1,6 @@
 //! `alternator evaluate` end to end, on hand-built models saved with the library.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
 use alternator::data::{ReadOptions, read_interactions};
 use alternator::evaluate::{TestMatrix, ranking_metrics_at_k, regression_metrics, train_matrix};
@@ -10,16 +9,8 @@ use alternator::model::{Factors, Model, TrainingSummary};
 use alternator::modelfile;
 use alternator::params::AlsParams;
 use alternator::sparse::{Csr, Duplicates};
-use serde_json::Value;
 
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_alternator")).args(args).output().unwrap()
-}
-
-fn json(o: &Output) -> Value {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).unwrap()
-}
+use common::{alternator as run, fit, json, ml100k, write};
 
 /// `nu` users × `ni` items, rank 3, deterministic irregular factors; `seen` = user u saw item u.
 fn model(nu: usize, ni: usize) -> Model {
@@ -38,12 +29,6 @@ fn model(nu: usize, ni: usize) -> Model {
         seen: Csr::from_triplets(nu, ni, &rows, &rows, &vec![1.0; rows.len()], Duplicates::Keep),
         summary: TrainingSummary::default(),
     }
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p.to_str().unwrap().to_string()
 }
 
 #[test]
@@ -185,16 +170,6 @@ fn ranking_matches_library_and_uses_train_file_or_seen() {
     }
 }
 
-fn ml100k() -> Option<std::path::PathBuf> {
-    let ml = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ml-100k");
-    if ml.join("ua.base").exists() && ml.join("ua.test").exists() {
-        Some(ml)
-    } else {
-        println!("skipping: ../shared/data/ml-100k not found");
-        None
-    }
-}
-
 /// Acceptance, explicit: ua.base/ua.test, rank 10, reg 0.1, 10 iterations, cold-start drop.
 /// Spark 3.x gets RMSE 0.9533; the two ua.test pairs whose item is absent from ua.base drop.
 #[test]
@@ -202,22 +177,9 @@ fn movielens_explicit_rmse() {
     let Some(ml) = ml100k() else { return };
     let dir = tempfile::tempdir().unwrap();
     let mp = dir.path().join("ex.alt");
+    fit(&ml.join("ua.base"), &mp, &["--rank", "10", "--reg-param", "0.1", "--max-iter", "10"]);
     let mp = mp.to_str().unwrap();
-    let (base, test) = (ml.join("ua.base"), ml.join("ua.test"));
-    let o = run(&[
-        "fit",
-        "--train",
-        base.to_str().unwrap(),
-        "--model",
-        mp,
-        "--rank",
-        "10",
-        "--reg-param",
-        "0.1",
-        "--max-iter",
-        "10",
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let test = ml.join("ua.test");
     let test = test.to_str().unwrap();
     let v = json(&run(&[
         "evaluate",
@@ -244,27 +206,25 @@ fn movielens_implicit_ranking_matches_implicit() {
     let Some(ml) = ml100k() else { return };
     let dir = tempfile::tempdir().unwrap();
     let mp = dir.path().join("im.alt");
-    let mp = mp.to_str().unwrap();
     let (base, test) = (ml.join("ua.base"), ml.join("ua.test"));
+    fit(
+        &base,
+        &mp,
+        &[
+            "--implicit-prefs",
+            "--binary",
+            "--rank",
+            "64",
+            "--reg-param",
+            "0.05",
+            "--alpha",
+            "1",
+            "--max-iter",
+            "15",
+        ],
+    );
+    let mp = mp.to_str().unwrap();
     let base = base.to_str().unwrap();
-    let o = run(&[
-        "fit",
-        "--train",
-        base,
-        "--model",
-        mp,
-        "--implicit-prefs",
-        "--binary",
-        "--rank",
-        "64",
-        "--reg-param",
-        "0.05",
-        "--alpha",
-        "1",
-        "--max-iter",
-        "15",
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v = json(&run(&[
         "evaluate",
         "--model",

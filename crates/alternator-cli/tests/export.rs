@@ -1,19 +1,13 @@
 //! Runs the real `alternator export` binary and reads the files back.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use alternator::Model;
 use alternator::model::{Biases, Factors};
 use alternator::sparse::Csr;
-
-fn alternator(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_alternator")).args(args).output().expect("the binary runs")
-}
-
-fn ok(out: &Output) {
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
-}
+use common::{alternator, ok};
 
 fn model(dir: &Path, biases: bool) -> PathBuf {
     let m = Model {

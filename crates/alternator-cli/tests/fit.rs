@@ -1,18 +1,11 @@
 //! Runs the real `alternator fit`: model files, JSON summary, flags and error exits.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
 use alternator::modelfile;
-
-fn alternator(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_alternator")).args(args).output().expect("the binary runs")
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("valid JSON")
-}
+use common::{alternator, json};
 
 /// A small generated file: `kind` is `ratings` or `counts`.
 fn generated(dir: &Path, kind: &str) -> String {

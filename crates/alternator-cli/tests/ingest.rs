@@ -1,26 +1,10 @@
 //! Runs the real `alternator` binary: generate, inspect, and ingestion errors.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn alternator(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_alternator")).args(args).output().expect("the binary runs")
-}
+use std::path::Path;
 
-fn ml100k() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ml-100k");
-    if p.join("u.data").exists() {
-        Some(p)
-    } else {
-        eprintln!("skipping: ../shared/data/ml-100k not found");
-        None
-    }
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("valid JSON")
-}
+use common::{alternator, json, ml100k};
 
 #[test]
 fn inspect_movielens() {

@@ -1,21 +1,15 @@
 //! `alternator predict` end to end, on a hand-built model saved with the library.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
 use alternator::ids::IdMap;
 use alternator::model::{Factors, Model, TrainingSummary};
 use alternator::modelfile;
 use alternator::params::AlsParams;
 use alternator::sparse::{Csr, Duplicates};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_alternator"))
-}
-
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().unwrap()
-}
+use common::alternator as run;
 
 /// 4 users × 5 items, rank 2, with irregular factors (predictions with many digits).
 fn model() -> Model {
@@ -162,22 +156,19 @@ fn trained_model_predictions_survive_the_file() {
     use alternator::data::{ReadOptions, read_interactions};
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("g.tsv");
-    let o = Command::new(env!("CARGO_BIN_EXE_alternator"))
-        .args([
-            "generate",
-            "--users",
-            "80",
-            "--items",
-            "50",
-            "--nnz",
-            "1500",
-            "--test-fraction",
-            "0.2",
-        ])
-        .args(["--out", data.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    common::ok(&run(&[
+        "generate",
+        "--users",
+        "80",
+        "--items",
+        "50",
+        "--nnz",
+        "1500",
+        "--test-fraction",
+        "0.2",
+        "--out",
+        data.to_str().unwrap(),
+    ]));
     let train = alternator::generate::suffixed(&data, "train");
     let test = alternator::generate::suffixed(&data, "test");
     let d = read_interactions(&train, &ReadOptions::default()).unwrap();

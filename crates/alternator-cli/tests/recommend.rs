@@ -1,25 +1,14 @@
 //! Runs the real `alternator recommend` / `recommend-users` binary on a hand-made model whose
 //! rankings are known, and (when present) on MovieLens 100K.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use alternator::Model;
 use alternator::model::Factors;
 use alternator::sparse::{Csr, Duplicates};
-
-fn alternator(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_alternator")).args(args).output().expect("the binary runs")
-}
-
-fn ok(out: &Output) -> String {
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use common::{alternator, fit, ml100k, ok, stderr, write};
 
 /// Users u1 = (1, 0), u2 = (0, 1), u3 = (0, 0); items a = (1, 0), b = (0.9, 0.1), c = (0, 1),
 /// d = (0.5, 0.5), e = (−1, 0). u1 saw a; u2 saw c and d; u3 saw nothing.
@@ -57,12 +46,6 @@ fn csv_rows(text: &str) -> Vec<(String, f32)> {
 
 fn items_of(rows: &[(String, f32)]) -> Vec<&str> {
     rows.iter().map(|r| r.0.as_str()).collect()
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p.to_str().unwrap().to_string()
 }
 
 #[test]
@@ -358,16 +341,6 @@ fn recommend_users_for_items() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-fn ml100k() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ml-100k");
-    if p.join("ua.base").exists() {
-        Some(p)
-    } else {
-        eprintln!("skipping: ../shared/data/ml-100k not found");
-        None
-    }
-}
-
 /// ML-100K acceptance (small config): titled top-10 excluding training items, batch equals
 /// per-user, Star Wars fold-in.
 #[test]
@@ -375,25 +348,12 @@ fn movielens_acceptance() {
     let Some(ml) = ml100k() else { return };
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("ml.alt");
-    let (m, base, uitem) = (
-        model.to_str().unwrap(),
-        ml.join("ua.base").to_str().unwrap().to_string(),
-        ml.join("u.item").to_str().unwrap().to_string(),
+    let (m, uitem) = (model.to_str().unwrap(), ml.join("u.item").to_str().unwrap().to_string());
+    fit(
+        &ml.join("ua.base"),
+        &model,
+        &["--rank", "8", "--max-iter", "3", "--implicit-prefs", "--seed", "1"],
     );
-    ok(&alternator(&[
-        "fit",
-        "--train",
-        &base,
-        "--model",
-        m,
-        "--rank",
-        "8",
-        "--max-iter",
-        "3",
-        "--implicit-prefs",
-        "--seed",
-        "1",
-    ]));
     let v: serde_json::Value = serde_json::from_str(&ok(&alternator(&[
         "recommend",
         "--model",

@@ -1,6 +1,8 @@
 //! `alternator serve`: the real binary on an ephemeral loopback port, every endpoint, every
 //! bad-input case, reload under load, a corrupt replacement, SIGHUP, clean shutdown.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -497,22 +499,14 @@ fn startup_errors_exit_2() {
 
 #[test]
 fn movielens_titles_and_fold_in() {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ml-100k");
-    if !data.join("ua.base").exists() || !data.join("u.item").exists() {
-        println!("skipping: ../shared/data/ml-100k not found");
-        return;
-    }
+    let Some(data) = common::ml100k() else { return };
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("ml.alt");
-    let out = Command::new(BIN)
-        .args(["fit", "--train"])
-        .arg(data.join("ua.base"))
-        .arg("--model")
-        .arg(&model)
-        .args(["--rank", "8", "--max-iter", "5", "--threads", "2"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    common::fit(
+        &data.join("ua.base"),
+        &model,
+        &["--rank", "8", "--max-iter", "5", "--threads", "2"],
+    );
     let meta = data.join("u.item");
     let srv = start(&["--model", model.to_str().unwrap(), "--items-meta", meta.to_str().unwrap()]);
     let a = srv.addr;

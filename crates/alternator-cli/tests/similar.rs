@@ -1,20 +1,13 @@
 //! Runs the real `alternator similar` binary on a hand-made model with known cosines.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use alternator::Model;
 use alternator::model::Factors;
 use alternator::sparse::Csr;
-
-fn alternator(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_alternator")).args(args).output().expect("the binary runs")
-}
-
-fn ok(out: &Output) -> String {
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
+use common::{alternator, fit, ml100k, ok};
 
 /// Items a = (1, 0), b = (0.9, 0.1), c = (0, 1), d = (0.5, 0.5), e = (−1, 0), z = (0, 0);
 /// users u1 = (1, 0), u2 = (2, 0), u3 = (0, 0).
@@ -120,27 +113,11 @@ fn similar_users_and_errors() {
 
 #[test]
 fn similar_movielens_seven() {
-    let ml = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ml-100k");
-    if !ml.join("ua.base").exists() {
-        eprintln!("skipping: ../shared/data/ml-100k not found");
-        return;
-    }
+    let Some(ml) = ml100k() else { return };
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("ml.alt");
     let m = model.to_str().unwrap();
-    ok(&alternator(&[
-        "fit",
-        "--train",
-        ml.join("ua.base").to_str().unwrap(),
-        "--model",
-        m,
-        "--rank",
-        "8",
-        "--max-iter",
-        "3",
-        "--seed",
-        "1",
-    ]));
+    fit(&ml.join("ua.base"), &model, &["--rank", "8", "--max-iter", "3", "--seed", "1"]);
     let v: serde_json::Value = serde_json::from_str(&ok(&alternator(&[
         "similar",
         "--model",

@@ -1,12 +1,12 @@
 //! `alternator split` end to end.
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_alternator")).args(args).output().unwrap()
-}
+use std::path::Path;
+use std::process::Output;
+
+use common::{alternator as run, ml100k};
 
 fn split(input: &str, dir: &Path, tag: &str, extra: &[&str]) -> (String, String, Output) {
     let tr = dir.join(format!("{tag}.train"));
@@ -128,11 +128,7 @@ fn by_time_without_time_column_names_the_flag() {
 /// ML-100K `u.data`: exactly one test interaction per eligible user, same seed → same files.
 #[test]
 fn leave_one_out_on_movielens() {
-    let ml = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ml-100k");
-    if !ml.join("u.data").exists() {
-        println!("skipping: ../shared/data/ml-100k not found");
-        return;
-    }
+    let Some(ml) = ml100k() else { return };
     let dir = tempfile::tempdir().unwrap();
     let input = ml.join("u.data");
     let input = input.to_str().unwrap();

@@ -1,15 +1,10 @@
 //! Integration tests of `alternator tune` and `alternator demo`, running the real binary.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_alternator"))
-}
-
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().expect("run alternator")
-}
+use common::{alternator as run, ml100k};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -40,16 +35,6 @@ fn generated(dir: &Path, name: &str, kind: &str) -> PathBuf {
         p.to_str().unwrap(),
     ]);
     p
-}
-
-fn ml100k() -> Option<PathBuf> {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ml-100k");
-    if d.join("ua.base").exists() {
-        Some(d)
-    } else {
-        println!("skipping: ../shared/data/ml-100k not found");
-        None
-    }
 }
 
 /// Rows of the table: lines starting with `*` or a space followed by a number.

@@ -18,7 +18,7 @@ use alternator::model::Factors;
 use clap::ValueEnum;
 use serde_json::json;
 
-use super::recommend::{csv_field, load_model, num};
+use super::output::{csv_field, load_model, num};
 
 /// Flags of `alternator export`.
 #[derive(Debug, clap::Args)]

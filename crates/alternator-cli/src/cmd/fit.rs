@@ -4,10 +4,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use alternator::als::{IterationReport, train_model};
-use alternator::params::{AlsParams, Confidence, Solver};
-use clap::ValueEnum;
+use alternator::params::AlsParams;
 
-use crate::common::{self, InputArgs};
+use crate::common::{self, ConfidenceArg, InputArgs, SolverArg};
 
 /// Flags of `alternator fit`.
 #[derive(Debug, clap::Args)]
@@ -72,24 +71,6 @@ pub struct Args {
     pub input: InputArgs,
 }
 
-/// `--confidence` values.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ConfidenceArg {
-    /// The `implicit` library: c = α·r, λ unscaled
-    Implicit,
-    /// Spark implicitPrefs: c = 1 + α·|r|, λ times the row's positive entries
-    Spark,
-}
-
-/// `--solver` values.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum SolverArg {
-    /// Conjugate gradient, warm-started (`implicit`'s default)
-    Cg,
-    /// Exact Cholesky solve
-    Cholesky,
-}
-
 impl Args {
     /// The library's hyper-parameters from the flags.
     pub fn params(&self) -> AlsParams {
@@ -101,18 +82,8 @@ impl Args {
             nonnegative: self.nonnegative,
             implicit_prefs: self.implicit_prefs,
             alpha: self.alpha,
-            confidence: match self.confidence {
-                ConfidenceArg::Implicit => Confidence::Implicit,
-                ConfidenceArg::Spark => Confidence::Spark,
-            },
-            solver: if self.implicit_prefs {
-                match self.solver {
-                    SolverArg::Cg => Solver::Cg,
-                    SolverArg::Cholesky => Solver::Cholesky,
-                }
-            } else {
-                Solver::Cholesky
-            },
+            confidence: self.confidence.into(),
+            solver: self.solver.for_data(self.implicit_prefs),
             cg_steps: self.cg_steps,
             biases: self.biases,
             compute_loss: self.loss || (self.verbose && self.implicit_prefs),

@@ -6,6 +6,7 @@ pub mod export;
 pub mod fit;
 pub mod generate;
 pub mod inspect;
+pub mod output;
 pub mod predict;
 pub mod recommend;
 pub mod recommend_users;

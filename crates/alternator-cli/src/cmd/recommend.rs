@@ -10,13 +10,16 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use alternator::Model;
-use alternator::data::{Column, Delimiter, detect_delimiter, split_fields};
-use alternator::meta::{MetaOptions, Metadata, read_metadata};
-use alternator::recommend::{self, IndexSet, RecommendOptions, Recommendations, read_id_list};
-use anyhow::Context;
+use alternator::data::{Delimiter, detect_delimiter, split_fields};
+use alternator::meta::Metadata;
+use alternator::recommend::{self, RecommendOptions};
 use clap::ValueEnum;
 use serde_json::json;
 
+use super::output::{
+    MetaArgs, OutputArgs, csv_field, filter_sets, known_ids, load_model, note_short, num,
+    print_list,
+};
 use crate::common::{self, usage};
 
 /// Flags of `alternator recommend`.
@@ -63,53 +66,8 @@ pub struct Args {
     /// When the user is unknown, recommend the most popular items instead of failing
     #[arg(long, value_enum)]
     pub fallback: Option<Fallback>,
-    /// Print JSON (one document; JSON lines in batch mode)
-    #[arg(long, conflicts_with = "csv")]
-    pub json: bool,
-    /// Print CSV with a header
-    #[arg(long)]
-    pub csv: bool,
-    /// Write to FILE instead of stdout
-    #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
-    /// Worker threads [default: one per core]
-    #[arg(long)]
-    pub threads: Option<usize>,
-}
-
-/// Item metadata flags shared by `recommend`, `recommend-users` and `similar`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct MetaArgs {
-    /// Item metadata for titles and genres: MovieLens u.item, movies.csv, or any CSV/TSV
-    #[arg(long, value_name = "FILE")]
-    pub items_meta: Option<PathBuf>,
-    /// Id column of --items-meta: name or 0-based position
-    #[arg(long, value_name = "C")]
-    pub meta_id_col: Option<String>,
-    /// Title column of --items-meta: name or 0-based position
-    #[arg(long, value_name = "C")]
-    pub meta_title_col: Option<String>,
-}
-
-impl MetaArgs {
-    /// Reads the metadata when `--items-meta` is given, reporting skipped lines.
-    pub fn load(&self) -> anyhow::Result<Option<Metadata>> {
-        let Some(path) = &self.items_meta else {
-            if self.meta_id_col.is_some() || self.meta_title_col.is_some() {
-                return usage("--meta-id-col / --meta-title-col need --items-meta FILE");
-            }
-            return Ok(None);
-        };
-        let opts = MetaOptions {
-            id_col: self.meta_id_col.as_deref().map(Column::parse),
-            title_col: self.meta_title_col.as_deref().map(Column::parse),
-        };
-        let m = read_metadata(path, &opts)?;
-        if m.skipped > 0 {
-            eprintln!("{}: skipped {} malformed metadata line(s)", path.display(), m.skipped);
-        }
-        Ok(Some(m))
-    }
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `--fallback` values.
@@ -117,185 +75,6 @@ impl MetaArgs {
 pub enum Fallback {
     /// Items ranked by number of training interactions
     Popular,
-}
-
-/// Loads a model file, checking it is internally consistent.
-pub fn load_model(path: &Path) -> anyhow::Result<Model> {
-    let m = alternator::modelfile::load(path)?;
-    recommend::check_model(&m)?;
-    Ok(m)
-}
-
-/// An f32 as a JSON number with its shortest decimal (`0.1`, not `0.10000000149011612`);
-/// `null` when not finite.
-pub fn num(v: f32) -> serde_json::Value {
-    if v.is_finite() {
-        v.to_string().parse::<f64>().map(serde_json::Value::from).unwrap_or(serde_json::Value::Null)
-    } else {
-        serde_json::Value::Null
-    }
-}
-
-/// True when `e` is a broken pipe on stdout (`out` is `None`): the reader stopped reading.
-pub fn is_closed_stdout(e: &std::io::Error, out: Option<&Path>) -> bool {
-    out.is_none() && e.kind() == std::io::ErrorKind::BrokenPipe
-}
-
-/// Quotes a CSV field when it holds a comma, quote or line break.
-pub fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.contains([',', '"', '\n', '\r']) {
-        std::borrow::Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
-    } else {
-        std::borrow::Cow::Borrowed(s)
-    }
-}
-
-/// Opens `--out` (buffered) or stdout.
-pub fn output(out: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
-    Ok(match out {
-        Some(p) => Box::new(std::io::BufWriter::with_capacity(
-            1 << 20,
-            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    })
-}
-
-/// Reads an id file and maps its ids to indices of `ids`, warning about unknown ones.
-pub fn id_set(path: &Path, ids: &alternator::IdMap, what: &str) -> anyhow::Result<IndexSet> {
-    let list = read_id_list(path)?;
-    let mut unknown = Vec::new();
-    let idx: Vec<u32> = list
-        .iter()
-        .filter_map(|s| {
-            let i = ids.get(s);
-            if i.is_none() {
-                unknown.push(s.as_str());
-            }
-            i
-        })
-        .collect();
-    if !unknown.is_empty() {
-        eprintln!(
-            "{}: {} {what} id(s) not in the model were ignored (first: {})",
-            path.display(),
-            unknown.len(),
-            unknown.iter().take(5).copied().collect::<Vec<_>>().join(", ")
-        );
-    }
-    Ok(IndexSet::from_indices(ids.len(), idx))
-}
-
-/// Title and genres of an item, empty when unknown.
-fn title_of<'a>(meta: Option<&'a Metadata>, id: &str) -> (&'a str, &'a [String]) {
-    match meta.and_then(|m| m.get(id)) {
-        Some(m) => (m.title.as_str(), &m.genres[..]),
-        None => ("", &[]),
-    }
-}
-
-/// Prints one ranked list (human table, CSV or JSON).
-#[allow(clippy::too_many_arguments)]
-pub fn print_list(
-    w: &mut dyn Write,
-    format: Format,
-    subject: serde_json::Value,
-    heading: &str,
-    ids: &alternator::IdMap,
-    list: &Recommendations,
-    meta: Option<&Metadata>,
-    score_name: &str,
-    entity: &str,
-) -> anyhow::Result<()> {
-    match format {
-        Format::Json => {
-            let rows: Vec<serde_json::Value> = list
-                .items
-                .iter()
-                .enumerate()
-                .map(|(k, &(i, s))| {
-                    let id = ids.id(i).unwrap_or("");
-                    let mut v = json!({"rank": k + 1});
-                    v[entity] = json!(id);
-                    v[score_name] = num(s);
-                    if let Some(m) = meta.and_then(|m| m.get(id)) {
-                        v["title"] = json!(m.title);
-                        v["genres"] = json!(m.genres);
-                    }
-                    v
-                })
-                .collect();
-            let mut doc = subject;
-            doc["eligible"] = json!(list.eligible);
-            doc["results"] = json!(rows);
-            writeln!(w, "{}", serde_json::to_string_pretty(&doc)?)?;
-        }
-        Format::Csv => {
-            write!(w, "rank,{entity},{score_name}")?;
-            if meta.is_some() {
-                write!(w, ",title,genres")?;
-            }
-            writeln!(w)?;
-            for (k, &(i, s)) in list.items.iter().enumerate() {
-                let id = ids.id(i).unwrap_or("");
-                write!(w, "{},{},{}", k + 1, csv_field(id), s)?;
-                if meta.is_some() {
-                    let (t, g) = title_of(meta, id);
-                    write!(w, ",{},{}", csv_field(t), csv_field(&g.join("|")))?;
-                }
-                writeln!(w)?;
-            }
-        }
-        Format::Human => {
-            writeln!(w, "{heading}")?;
-            let idw = list
-                .items
-                .iter()
-                .map(|&(i, _)| ids.id(i).unwrap_or("").chars().count())
-                .max()
-                .unwrap_or(0)
-                .max(entity.len());
-            write!(w, "{:>4}  {:<idw$}  {:>10}", "rank", entity, score_name)?;
-            if meta.is_some() {
-                write!(w, "  title (genres)")?;
-            }
-            writeln!(w)?;
-            for (k, &(i, s)) in list.items.iter().enumerate() {
-                let id = ids.id(i).unwrap_or("");
-                write!(w, "{:>4}  {:<idw$}  {:>10.4}", k + 1, id, s)?;
-                if let Some(m) = meta {
-                    let label = m.get(id).map(|m| m.label()).unwrap_or_else(|| "?".into());
-                    write!(w, "  {label}")?;
-                }
-                writeln!(w)?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// A table.
-    Human,
-    /// CSV with a header.
-    Csv,
-    /// JSON.
-    Json,
-}
-
-impl Format {
-    /// From the `--json` / `--csv` flags.
-    pub fn from_flags(json: bool, csv: bool) -> Format {
-        if json {
-            Format::Json
-        } else if csv {
-            Format::Csv
-        } else {
-            Format::Human
-        }
-    }
 }
 
 /// Reads `--liked-file`: `ID` or `ID<sep>value` per line.
@@ -401,25 +180,23 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if a.all_matches && a.liked_title.is_empty() {
         return usage("--all-matches goes with --liked-title");
     }
-    common::init_threads(a.threads)?;
+    common::init_threads(a.output.threads)?;
     let model = load_model(&a.model)?;
     let meta = a.meta.load()?;
-    let filter = a.filter_items.as_deref().map(|p| id_set(p, &model.items, "item")).transpose()?;
-    let candidates =
-        a.candidates.as_deref().map(|p| id_set(p, &model.items, "item")).transpose()?;
+    let (filter, candidates) =
+        filter_sets(a.filter_items.as_deref(), a.candidates.as_deref(), &model.items, "item")?;
     let opts = RecommendOptions {
         n: a.n,
         include_seen: a.include_seen,
         filter: filter.as_ref(),
         candidates: candidates.as_ref(),
     };
-    let format = Format::from_flags(a.json, a.csv);
 
     if a.all_users || a.users.is_some() {
         return run_batch(&a, &model, meta.as_ref(), &opts);
     }
 
-    let mut w = output(a.out.as_deref())?;
+    let mut w = a.output.open()?;
     let (list, subject, heading) = if let Some(user) = &a.user {
         match model.users.get(user) {
             Some(u) => {
@@ -478,12 +255,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             format!("top {} items for a new user who liked {} item(s)", a.n, liked_ids.len()),
         )
     };
-    if list.items.len() < a.n {
-        eprintln!("only {} item(s) were eligible; returning {}", list.eligible, list.items.len());
-    }
+    note_short(&list, a.n, "item");
     print_list(
         &mut *w,
-        format,
+        a.output.format(),
         subject,
         &heading,
         &model.items,
@@ -507,93 +282,47 @@ fn run_batch(
         (0..model.users.len() as u32).collect()
     } else {
         let path = a.users.as_deref().unwrap_or(Path::new(""));
-        let list = read_id_list(path)?;
-        let mut known = Vec::with_capacity(list.len());
-        let mut unknown = Vec::new();
-        for id in &list {
-            match model.users.get(id) {
-                Some(u) => known.push(u),
-                None => unknown.push(id.as_str()),
-            }
-        }
-        if !unknown.is_empty() {
-            eprintln!(
-                "{}: {} unknown user id(s) skipped (first: {})",
-                path.display(),
-                unknown.len(),
-                unknown.iter().take(5).copied().collect::<Vec<_>>().join(", ")
-            );
-        }
-        if known.is_empty() {
-            return Err(match unknown.first() {
-                Some(id) => recommend::unknown_user(id).into(),
-                None => {
-                    alternator::Error::Empty { path: path.into(), message: "no user ids".into() }
-                        .into()
-                }
-            });
-        }
-        known
+        known_ids(path, &model.users, "user", recommend::unknown_user)?
     };
-    let mut w = output(a.out.as_deref())?;
-    if !a.json {
-        writeln!(w, "user,rank,item,score{}", if meta.is_some() { ",title" } else { "" })?;
-    }
-    let pb = common::progress(users.len() as u64, "users");
-    let mut short = 0usize;
+    let header = (!a.output.json)
+        .then(|| format!("user,rank,item,score{}", if meta.is_some() { ",title" } else { "" }));
     let mut line = String::new();
-    let mut closed = false;
-    let done = recommend::recommend_batch(model, &users, opts, |u, list| {
-        pb.inc(1);
-        if list.items.len() < opts.n {
-            short += 1;
-        }
-        let uid = model.users.id(u).unwrap_or("");
-        let res = if a.json {
-            let rows: Vec<serde_json::Value> = list
-                .items
-                .iter()
-                .map(|&(i, s)| {
+    a.output.stream(
+        header,
+        users.len(),
+        "user",
+        "item",
+        opts.n,
+        |sink| recommend::recommend_batch(model, &users, opts, sink),
+        |w, u, list| {
+            let uid = model.users.id(u).unwrap_or("");
+            if a.output.json {
+                let rows: Vec<serde_json::Value> = list
+                    .items
+                    .iter()
+                    .map(|&(i, s)| {
+                        let id = model.items.id(i).unwrap_or("");
+                        match meta.and_then(|m| m.title(id)) {
+                            Some(t) => json!({"item": id, "score": num(s), "title": t}),
+                            None => json!({"item": id, "score": num(s)}),
+                        }
+                    })
+                    .collect();
+                writeln!(w, "{}", json!({"user": uid, "recommendations": rows}))
+            } else {
+                line.clear();
+                let uid = csv_field(uid);
+                for (k, &(i, s)) in list.items.iter().enumerate() {
+                    use std::fmt::Write as _;
                     let id = model.items.id(i).unwrap_or("");
-                    match meta.and_then(|m| m.title(id)) {
-                        Some(t) => json!({"item": id, "score": num(s), "title": t}),
-                        None => json!({"item": id, "score": num(s)}),
+                    let _ = write!(line, "{uid},{},{},{s}", k + 1, csv_field(id));
+                    if let Some(m) = meta {
+                        let _ = write!(line, ",{}", csv_field(m.title(id).unwrap_or("")));
                     }
-                })
-                .collect();
-            writeln!(w, "{}", json!({"user": uid, "recommendations": rows}))
-        } else {
-            line.clear();
-            let uid = csv_field(uid);
-            for (k, &(i, s)) in list.items.iter().enumerate() {
-                use std::fmt::Write as _;
-                let id = model.items.id(i).unwrap_or("");
-                let _ = write!(line, "{uid},{},{},{s}", k + 1, csv_field(id));
-                if let Some(m) = meta {
-                    let _ = write!(line, ",{}", csv_field(m.title(id).unwrap_or("")));
+                    line.push('\n');
                 }
-                line.push('\n');
+                w.write_all(line.as_bytes())
             }
-            w.write_all(line.as_bytes())
-        };
-        res.map_err(|e| {
-            closed |= is_closed_stdout(&e, a.out.as_deref());
-            alternator::Error::io(a.out.clone().unwrap_or_else(|| "<stdout>".into()), e)
-        })
-    });
-    pb.finish_and_clear();
-    if closed {
-        return Ok(()); // the reader of stdout went away (`| head`): stop quietly
-    }
-    done?;
-    match w.flush() {
-        Err(e) if is_closed_stdout(&e, a.out.as_deref()) => return Ok(()),
-        r => r.map_err(|e| {
-            alternator::Error::io(a.out.clone().unwrap_or_else(|| "<stdout>".into()), e)
-        })?,
-    }
-    if short > 0 {
-        eprintln!("{short} user(s) had fewer than {} eligible items", opts.n);
-    }
-    Ok(())
+        },
+    )
 }

@@ -9,11 +9,12 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use alternator::recommend::{self, RecommendOptions, read_id_list};
+use alternator::recommend::{self, RecommendOptions};
 use serde_json::json;
 
-use super::recommend::{
-    Format, MetaArgs, csv_field, id_set, is_closed_stdout, load_model, num, output, print_list,
+use super::output::{
+    MetaArgs, OutputArgs, csv_field, filter_sets, known_ids, load_model, note_short, num,
+    print_list,
 };
 use crate::common::{self, usage};
 
@@ -46,18 +47,8 @@ pub struct Args {
     pub candidates: Option<PathBuf>,
     #[command(flatten)]
     pub meta: MetaArgs,
-    /// Print JSON (one document; JSON lines in batch mode)
-    #[arg(long, conflicts_with = "csv")]
-    pub json: bool,
-    /// Print CSV with a header
-    #[arg(long)]
-    pub csv: bool,
-    /// Write to FILE instead of stdout
-    #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
-    /// Worker threads [default: one per core]
-    #[arg(long)]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Runs the verb.
@@ -71,12 +62,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if a.n == 0 {
         return usage("-n must be at least 1");
     }
-    common::init_threads(a.threads)?;
+    common::init_threads(a.output.threads)?;
     let model = load_model(&a.model)?;
     let meta = a.meta.load()?;
-    let filter = a.filter_users.as_deref().map(|p| id_set(p, &model.users, "user")).transpose()?;
-    let candidates =
-        a.candidates.as_deref().map(|p| id_set(p, &model.users, "user")).transpose()?;
+    let (filter, candidates) =
+        filter_sets(a.filter_users.as_deref(), a.candidates.as_deref(), &model.users, "user")?;
     let opts = RecommendOptions {
         n: a.n,
         include_seen: a.include_seen,
@@ -91,21 +81,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             Ok(())
         })?;
         let Some(list) = list else { anyhow::bail!("internal error: no result for item {id}") };
-        if list.items.len() < a.n {
-            eprintln!(
-                "only {} user(s) were eligible; returning {}",
-                list.eligible,
-                list.items.len()
-            );
-        }
+        note_short(&list, a.n, "user");
         let mut subject = json!({"item": id});
         let mut heading = format!("top {} users for item {id}", a.n);
         if let Some(m) = meta.as_ref().and_then(|m| m.get(id)) {
             subject["title"] = json!(m.title);
             heading = format!("top {} users for item {id}: {}", a.n, m.label());
         }
-        let mut w = output(a.out.as_deref())?;
-        let format = Format::from_flags(a.json, a.csv);
+        let mut w = a.output.open()?;
+        let format = a.output.format();
         print_list(&mut *w, format, subject, &heading, &model.users, &list, None, "score", "user")?;
         w.flush()?;
         return Ok(());
@@ -113,96 +97,53 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         (0..model.items.len() as u32).collect()
     } else {
         let path = a.items.as_deref().unwrap_or(Path::new(""));
-        let list = read_id_list(path)?;
-        let (mut known, mut unknown) = (Vec::with_capacity(list.len()), Vec::new());
-        for id in &list {
-            match model.items.get(id) {
-                Some(i) => known.push(i),
-                None => unknown.push(id.as_str()),
-            }
-        }
-        if !unknown.is_empty() {
-            eprintln!(
-                "{}: {} unknown item id(s) skipped (first: {})",
-                path.display(),
-                unknown.len(),
-                unknown.iter().take(5).copied().collect::<Vec<_>>().join(", ")
-            );
-        }
-        if known.is_empty() {
-            return Err(match unknown.first() {
-                Some(id) => recommend::unknown_item(id).into(),
-                None => {
-                    alternator::Error::Empty { path: path.into(), message: "no item ids".into() }
-                        .into()
-                }
-            });
-        }
-        known
+        known_ids(path, &model.items, "item", recommend::unknown_item)?
     };
 
     let meta = meta.as_ref();
-    let mut w = output(a.out.as_deref())?;
-    if !a.json {
-        writeln!(w, "item,rank,user,score{}", if meta.is_some() { ",title" } else { "" })?;
-    }
-    let pb = common::progress(items.len() as u64, "items");
-    let mut short = 0usize;
+    let header = (!a.output.json)
+        .then(|| format!("item,rank,user,score{}", if meta.is_some() { ",title" } else { "" }));
     let mut line = String::new();
-    let mut closed = false;
-    let done = recommend::recommend_users_batch(&model, &items, &opts, |i, list| {
-        pb.inc(1);
-        if list.items.len() < opts.n {
-            short += 1;
-        }
-        let iid = model.items.id(i).unwrap_or("");
-        let title = meta.and_then(|m| m.title(iid));
-        let res = if a.json {
-            let rows: Vec<serde_json::Value> = list
-                .items
-                .iter()
-                .map(|&(u, s)| json!({"user": model.users.id(u).unwrap_or(""), "score": num(s)}))
-                .collect();
-            let mut doc = json!({"item": iid, "users": rows});
-            if let Some(t) = title {
-                doc["title"] = json!(t);
-            }
-            writeln!(w, "{doc}")
-        } else {
-            use std::fmt::Write as _;
-            line.clear();
-            let iid = csv_field(iid);
-            let title = title.map(csv_field);
-            for (k, &(u, s)) in list.items.iter().enumerate() {
-                let uid = model.users.id(u).unwrap_or("");
-                let _ = write!(line, "{iid},{},{},{s}", k + 1, csv_field(uid));
-                if let Some(t) = &title {
-                    let _ = write!(line, ",{t}");
-                } else if meta.is_some() {
-                    line.push(',');
+    a.output.stream(
+        header,
+        items.len(),
+        "item",
+        "user",
+        opts.n,
+        |sink| recommend::recommend_users_batch(&model, &items, &opts, sink),
+        |w, i, list| {
+            let iid = model.items.id(i).unwrap_or("");
+            let title = meta.and_then(|m| m.title(iid));
+            if a.output.json {
+                let rows: Vec<serde_json::Value> = list
+                    .items
+                    .iter()
+                    .map(
+                        |&(u, s)| json!({"user": model.users.id(u).unwrap_or(""), "score": num(s)}),
+                    )
+                    .collect();
+                let mut doc = json!({"item": iid, "users": rows});
+                if let Some(t) = title {
+                    doc["title"] = json!(t);
                 }
-                line.push('\n');
+                writeln!(w, "{doc}")
+            } else {
+                use std::fmt::Write as _;
+                line.clear();
+                let iid = csv_field(iid);
+                let title = title.map(csv_field);
+                for (k, &(u, s)) in list.items.iter().enumerate() {
+                    let uid = model.users.id(u).unwrap_or("");
+                    let _ = write!(line, "{iid},{},{},{s}", k + 1, csv_field(uid));
+                    if let Some(t) = &title {
+                        let _ = write!(line, ",{t}");
+                    } else if meta.is_some() {
+                        line.push(',');
+                    }
+                    line.push('\n');
+                }
+                w.write_all(line.as_bytes())
             }
-            w.write_all(line.as_bytes())
-        };
-        res.map_err(|e| {
-            closed |= is_closed_stdout(&e, a.out.as_deref());
-            alternator::Error::io(a.out.clone().unwrap_or_else(|| "<stdout>".into()), e)
-        })
-    });
-    pb.finish_and_clear();
-    if closed {
-        return Ok(()); // the reader of stdout went away (`| head`): stop quietly
-    }
-    done?;
-    match w.flush() {
-        Err(e) if is_closed_stdout(&e, a.out.as_deref()) => return Ok(()),
-        r => r.map_err(|e| {
-            alternator::Error::io(a.out.clone().unwrap_or_else(|| "<stdout>".into()), e)
-        })?,
-    }
-    if short > 0 {
-        eprintln!("{short} item(s) had fewer than {} eligible users", opts.n);
-    }
-    Ok(())
+        },
+    )
 }

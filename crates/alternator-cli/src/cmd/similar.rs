@@ -8,11 +8,12 @@ use std::path::PathBuf;
 use alternator::recommend::{self, Entity, RecommendOptions};
 use serde_json::json;
 
-use super::recommend::{Format, MetaArgs, id_set, load_model, output, print_list};
+use super::output::{MetaArgs, OutputArgs, filter_sets, load_model, note_short, print_list};
 use crate::common::{self, usage};
 
 /// Flags of `alternator similar`.
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("json", |a| a.help("Print one JSON document")))]
 pub struct Args {
     /// The model file (from `alternator fit`)
     #[arg(long)]
@@ -37,18 +38,8 @@ pub struct Args {
     pub candidates: Option<PathBuf>,
     #[command(flatten)]
     pub meta: MetaArgs,
-    /// Print one JSON document
-    #[arg(long, conflicts_with = "csv")]
-    pub json: bool,
-    /// Print CSV with a header
-    #[arg(long)]
-    pub csv: bool,
-    /// Write to FILE instead of stdout
-    #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
-    /// Worker threads [default: one per core]
-    #[arg(long)]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Runs the verb.
@@ -62,7 +53,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if a.n == 0 {
         return usage("-n must be at least 1");
     }
-    common::init_threads(a.threads)?;
+    common::init_threads(a.output.threads)?;
     let model = load_model(&a.model)?;
     let meta = a.meta.load()?;
     let (ids, kind) = match entity {
@@ -81,8 +72,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             .into());
         }
     };
-    let filter = a.filter.as_deref().map(|p| id_set(p, ids, kind)).transpose()?;
-    let candidates = a.candidates.as_deref().map(|p| id_set(p, ids, kind)).transpose()?;
+    let (filter, candidates) =
+        filter_sets(a.filter.as_deref(), a.candidates.as_deref(), ids, kind)?;
     let opts = RecommendOptions {
         n: a.n,
         include_seen: true,
@@ -90,9 +81,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         candidates: candidates.as_ref(),
     };
     let list = recommend::similar(&model, entity, index, a.include_self, &opts)?;
-    if list.items.len() < a.n {
-        eprintln!("only {} {kind}(s) were eligible; returning {}", list.eligible, list.items.len());
-    }
+    note_short(&list, a.n, kind);
     // Titles apply to items only.
     let meta = if entity == Entity::Item { meta.as_ref() } else { None };
     let mut subject = json!({});
@@ -102,9 +91,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         subject["title"] = json!(m.title);
         heading = format!("{} items most similar to item {id}: {}", a.n, m.label());
     }
-    let mut w = output(a.out.as_deref())?;
-    let format = Format::from_flags(a.json, a.csv);
-    print_list(&mut *w, format, subject, &heading, ids, &list, meta, "similarity", kind)?;
+    let mut w = a.output.open()?;
+    print_list(
+        &mut *w,
+        a.output.format(),
+        subject,
+        &heading,
+        ids,
+        &list,
+        meta,
+        "similarity",
+        kind,
+    )?;
     w.flush()?;
     Ok(())
 }

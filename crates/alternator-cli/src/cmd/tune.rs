@@ -7,12 +7,11 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use alternator::als::train_model;
-use alternator::params::{AlsParams, Confidence, Solver};
+use alternator::params::AlsParams;
 use alternator::tune::{Grid, Metric, TuneOptions, TuneReport, Validation, als_trainer, tune};
 use anyhow::Context;
 
-use crate::cmd::fit::{ConfidenceArg, SolverArg};
-use crate::common::{self, InputArgs};
+use crate::common::{self, ConfidenceArg, InputArgs, SolverArg};
 
 /// Flags of `alternator tune`.
 #[derive(Debug, clap::Args)]
@@ -101,18 +100,8 @@ impl Args {
             seed: self.seed,
             nonnegative: self.nonnegative,
             implicit_prefs: self.implicit_prefs,
-            confidence: match self.confidence {
-                ConfidenceArg::Implicit => Confidence::Implicit,
-                ConfidenceArg::Spark => Confidence::Spark,
-            },
-            solver: if self.implicit_prefs {
-                match self.solver {
-                    SolverArg::Cg => Solver::Cg,
-                    SolverArg::Cholesky => Solver::Cholesky,
-                }
-            } else {
-                Solver::Cholesky
-            },
+            confidence: self.confidence.into(),
+            solver: self.solver.for_data(self.implicit_prefs),
             cg_steps: self.cg_steps,
             ..AlsParams::default()
         }

@@ -1,0 +1,358 @@
+//! What `recommend`, `recommend-users` and `similar` share: the metadata and output flags,
+//! model and id-file loading, and printing ranked lists (one as a table, CSV or JSON; many as a
+//! stream of CSV or JSON lines).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use alternator::data::Column;
+use alternator::meta::{MetaOptions, Metadata, read_metadata};
+use alternator::recommend::{self, IndexSet, Recommendations, read_id_list};
+use alternator::{IdMap, Model};
+use anyhow::Context;
+use serde_json::json;
+
+use crate::common::{self, usage};
+
+/// Item metadata flags shared by `recommend`, `recommend-users` and `similar`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MetaArgs {
+    /// Item metadata for titles and genres: MovieLens u.item, movies.csv, or any CSV/TSV
+    #[arg(long, value_name = "FILE")]
+    pub items_meta: Option<PathBuf>,
+    /// Id column of --items-meta: name or 0-based position
+    #[arg(long, value_name = "C")]
+    pub meta_id_col: Option<String>,
+    /// Title column of --items-meta: name or 0-based position
+    #[arg(long, value_name = "C")]
+    pub meta_title_col: Option<String>,
+}
+
+impl MetaArgs {
+    /// Reads the metadata when `--items-meta` is given, reporting skipped lines.
+    pub fn load(&self) -> anyhow::Result<Option<Metadata>> {
+        let Some(path) = &self.items_meta else {
+            if self.meta_id_col.is_some() || self.meta_title_col.is_some() {
+                return usage("--meta-id-col / --meta-title-col need --items-meta FILE");
+            }
+            return Ok(None);
+        };
+        let opts = MetaOptions {
+            id_col: self.meta_id_col.as_deref().map(Column::parse),
+            title_col: self.meta_title_col.as_deref().map(Column::parse),
+        };
+        let m = read_metadata(path, &opts)?;
+        if m.skipped > 0 {
+            eprintln!("{}: skipped {} malformed metadata line(s)", path.display(), m.skipped);
+        }
+        Ok(Some(m))
+    }
+}
+
+/// Output flags shared by `recommend`, `recommend-users` and `similar` (`similar` words the
+/// `--json` help differently, with `mut_arg`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct OutputArgs {
+    /// Print JSON (one document; JSON lines in batch mode)
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// Print CSV with a header
+    #[arg(long)]
+    pub csv: bool,
+    /// Write to FILE instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Worker threads [default: one per core]
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+impl OutputArgs {
+    /// The format of a single list, from `--json` / `--csv`.
+    pub fn format(&self) -> Format {
+        if self.json {
+            Format::Json
+        } else if self.csv {
+            Format::Csv
+        } else {
+            Format::Human
+        }
+    }
+
+    /// Opens `--out` (buffered) or stdout.
+    pub fn open(&self) -> anyhow::Result<Box<dyn Write>> {
+        Ok(match &self.out {
+            Some(p) => Box::new(std::io::BufWriter::with_capacity(
+                1 << 20,
+                std::fs::File::create(p)
+                    .with_context(|| format!("cannot create {}", p.display()))?,
+            )),
+            None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+        })
+    }
+
+    /// An error writing to `--out` or stdout, naming where.
+    fn io_error(&self, e: std::io::Error) -> alternator::Error {
+        alternator::Error::io(self.out.clone().unwrap_or_else(|| "<stdout>".into()), e)
+    }
+
+    /// True when `e` is a broken pipe on stdout: the reader stopped reading.
+    fn is_closed_stdout(&self, e: &std::io::Error) -> bool {
+        self.out.is_none() && e.kind() == std::io::ErrorKind::BrokenPipe
+    }
+
+    /// Batch mode: streams one ranked list per query (indices of the `query` side, e.g.
+    /// "user") to `--out` or stdout after `header`, with a progress bar. `rank` runs the batch
+    /// with a sink; `write` formats one list. Stops quietly when the reader of stdout goes
+    /// away (`| head`); reports the queries with fewer than `n` eligible `target`s.
+    #[allow(clippy::too_many_arguments)]
+    pub fn stream(
+        &self,
+        header: Option<String>,
+        queries: usize,
+        query: &str,
+        target: &str,
+        n: usize,
+        rank: impl FnOnce(
+            &mut dyn FnMut(u32, Recommendations) -> alternator::Result<()>,
+        ) -> alternator::Result<()>,
+        mut write: impl FnMut(&mut dyn Write, u32, &Recommendations) -> std::io::Result<()>,
+    ) -> anyhow::Result<()> {
+        let mut w = self.open()?;
+        if let Some(h) = header {
+            writeln!(w, "{h}")?;
+        }
+        let pb = common::progress(queries as u64, &format!("{query}s"));
+        let mut short = 0usize;
+        let mut closed = false;
+        let done = rank(&mut |q, list| {
+            pb.inc(1);
+            if list.items.len() < n {
+                short += 1;
+            }
+            write(&mut *w, q, &list).map_err(|e| {
+                closed |= self.is_closed_stdout(&e);
+                self.io_error(e)
+            })
+        });
+        pb.finish_and_clear();
+        if closed {
+            return Ok(()); // the reader of stdout went away (`| head`): stop quietly
+        }
+        done?;
+        match w.flush() {
+            Err(e) if self.is_closed_stdout(&e) => return Ok(()),
+            r => r.map_err(|e| self.io_error(e))?,
+        }
+        if short > 0 {
+            eprintln!("{short} {query}(s) had fewer than {n} eligible {target}s");
+        }
+        Ok(())
+    }
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A table.
+    Human,
+    /// CSV with a header.
+    Csv,
+    /// JSON.
+    Json,
+}
+
+/// Loads a model file, checking it is internally consistent.
+pub fn load_model(path: &Path) -> anyhow::Result<Model> {
+    let m = alternator::modelfile::load(path)?;
+    recommend::check_model(&m)?;
+    Ok(m)
+}
+
+/// An f32 as a JSON number with its shortest decimal (`0.1`, not `0.10000000149011612`);
+/// `null` when not finite.
+pub fn num(v: f32) -> serde_json::Value {
+    if v.is_finite() {
+        v.to_string().parse::<f64>().map(serde_json::Value::from).unwrap_or(serde_json::Value::Null)
+    } else {
+        serde_json::Value::Null
+    }
+}
+
+/// Quotes a CSV field when it holds a comma, quote or line break.
+pub fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains([',', '"', '\n', '\r']) {
+        std::borrow::Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+/// Maps the ids of `list` to indices of `ids`; the unknown ones come back apart.
+fn lookup<'a>(list: &'a [String], ids: &IdMap) -> (Vec<u32>, Vec<&'a str>) {
+    let mut known = Vec::with_capacity(list.len());
+    let mut unknown = Vec::new();
+    for id in list {
+        match ids.get(id) {
+            Some(i) => known.push(i),
+            None => unknown.push(id.as_str()),
+        }
+    }
+    (known, unknown)
+}
+
+/// The first five of `ids`, comma separated.
+fn first_five(ids: &[&str]) -> String {
+    ids.iter().take(5).copied().collect::<Vec<_>>().join(", ")
+}
+
+/// Reads an id file and maps its ids to indices of `ids`, warning about unknown ones.
+pub fn id_set(path: &Path, ids: &IdMap, what: &str) -> anyhow::Result<IndexSet> {
+    let list = read_id_list(path)?;
+    let (idx, unknown) = lookup(&list, ids);
+    if !unknown.is_empty() {
+        eprintln!(
+            "{}: {} {what} id(s) not in the model were ignored (first: {})",
+            path.display(),
+            unknown.len(),
+            first_five(&unknown)
+        );
+    }
+    Ok(IndexSet::from_indices(ids.len(), idx))
+}
+
+/// The `--filter…` and `--candidates` id files, when given, as sets of indices of `ids`.
+pub fn filter_sets(
+    filter: Option<&Path>,
+    candidates: Option<&Path>,
+    ids: &IdMap,
+    what: &str,
+) -> anyhow::Result<(Option<IndexSet>, Option<IndexSet>)> {
+    let filter = filter.map(|p| id_set(p, ids, what)).transpose()?;
+    let candidates = candidates.map(|p| id_set(p, ids, what)).transpose()?;
+    Ok((filter, candidates))
+}
+
+/// Reads the query ids of a batch (`--users FILE`, `--items FILE`): unknown ids are reported
+/// on stderr and skipped; fails with `unknown_id` of the first one when none is known.
+pub fn known_ids(
+    path: &Path,
+    ids: &IdMap,
+    kind: &str,
+    unknown_id: impl Fn(&str) -> alternator::Error,
+) -> anyhow::Result<Vec<u32>> {
+    let list = read_id_list(path)?;
+    let (known, unknown) = lookup(&list, ids);
+    if !unknown.is_empty() {
+        eprintln!(
+            "{}: {} unknown {kind} id(s) skipped (first: {})",
+            path.display(),
+            unknown.len(),
+            first_five(&unknown)
+        );
+    }
+    if known.is_empty() {
+        return Err(match unknown.first() {
+            Some(id) => unknown_id(id).into(),
+            None => {
+                alternator::Error::Empty { path: path.into(), message: format!("no {kind} ids") }
+                    .into()
+            }
+        });
+    }
+    Ok(known)
+}
+
+/// Says on stderr when fewer than `n` `kind`s could be returned.
+pub fn note_short(list: &Recommendations, n: usize, kind: &str) {
+    if list.items.len() < n {
+        eprintln!("only {} {kind}(s) were eligible; returning {}", list.eligible, list.items.len());
+    }
+}
+
+/// Title and genres of an item, empty when unknown.
+fn title_of<'a>(meta: Option<&'a Metadata>, id: &str) -> (&'a str, &'a [String]) {
+    match meta.and_then(|m| m.get(id)) {
+        Some(m) => (m.title.as_str(), &m.genres[..]),
+        None => ("", &[]),
+    }
+}
+/// Prints one ranked list (human table, CSV or JSON).
+#[allow(clippy::too_many_arguments)]
+pub fn print_list(
+    w: &mut dyn Write,
+    format: Format,
+    subject: serde_json::Value,
+    heading: &str,
+    ids: &alternator::IdMap,
+    list: &Recommendations,
+    meta: Option<&Metadata>,
+    score_name: &str,
+    entity: &str,
+) -> anyhow::Result<()> {
+    match format {
+        Format::Json => {
+            let rows: Vec<serde_json::Value> = list
+                .items
+                .iter()
+                .enumerate()
+                .map(|(k, &(i, s))| {
+                    let id = ids.id(i).unwrap_or("");
+                    let mut v = json!({"rank": k + 1});
+                    v[entity] = json!(id);
+                    v[score_name] = num(s);
+                    if let Some(m) = meta.and_then(|m| m.get(id)) {
+                        v["title"] = json!(m.title);
+                        v["genres"] = json!(m.genres);
+                    }
+                    v
+                })
+                .collect();
+            let mut doc = subject;
+            doc["eligible"] = json!(list.eligible);
+            doc["results"] = json!(rows);
+            writeln!(w, "{}", serde_json::to_string_pretty(&doc)?)?;
+        }
+        Format::Csv => {
+            write!(w, "rank,{entity},{score_name}")?;
+            if meta.is_some() {
+                write!(w, ",title,genres")?;
+            }
+            writeln!(w)?;
+            for (k, &(i, s)) in list.items.iter().enumerate() {
+                let id = ids.id(i).unwrap_or("");
+                write!(w, "{},{},{}", k + 1, csv_field(id), s)?;
+                if meta.is_some() {
+                    let (t, g) = title_of(meta, id);
+                    write!(w, ",{},{}", csv_field(t), csv_field(&g.join("|")))?;
+                }
+                writeln!(w)?;
+            }
+        }
+        Format::Human => {
+            writeln!(w, "{heading}")?;
+            let idw = list
+                .items
+                .iter()
+                .map(|&(i, _)| ids.id(i).unwrap_or("").chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(entity.len());
+            write!(w, "{:>4}  {:<idw$}  {:>10}", "rank", entity, score_name)?;
+            if meta.is_some() {
+                write!(w, "  title (genres)")?;
+            }
+            writeln!(w)?;
+            for (k, &(i, s)) in list.items.iter().enumerate() {
+                let id = ids.id(i).unwrap_or("");
+                write!(w, "{:>4}  {:<idw$}  {:>10.4}", k + 1, id, s)?;
+                if let Some(m) = meta {
+                    let label = m.get(id).map(|m| m.label()).unwrap_or_else(|| "?".into());
+                    write!(w, "  {label}")?;
+                }
+                writeln!(w)?;
+            }
+        }
+    }
+    Ok(())
+}

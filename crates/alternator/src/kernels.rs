@@ -294,8 +294,14 @@ pub struct Scratch {
     ap: Vec<f32>,
     /// Gathered factor rows of the current row's entries (`n × k`, grown as needed).
     g: Vec<f32>,
-    /// The same rows scaled by their weights.
+    /// The same rows scaled by their weights (Cholesky).
     h: Vec<f32>,
+    /// Per-entry weights `wA` of the gathered rows (CG).
+    wa: Vec<f32>,
+    /// Per-entry weights `wb` of the gathered rows (CG).
+    wb: Vec<f32>,
+    /// Per-entry products `G·p` (CG).
+    t: Vec<f32>,
 }
 
 impl Scratch {
@@ -313,6 +319,9 @@ impl Scratch {
             ap: vec![0.0; dim],
             g: Vec::new(),
             h: Vec::new(),
+            wa: Vec::new(),
+            wb: Vec::new(),
+            t: Vec::new(),
         }
     }
 
@@ -360,14 +369,27 @@ impl ImplicitWeights {
 /// into `out` (f32, `k × k`, lower triangle only, added to).
 #[inline(always)]
 fn gram_lower_g<const FMA: bool>(y: &[f32], k: usize, out: &mut [f32]) {
+    if k >= GEMM_MIN_RANK {
+        // One matrix product `out += YᵀY` (faer, sequential: a fixed summation order for a
+        // given block); both triangles are written, the lower one is the result.
+        let n = y.len() / k;
+        if n > 0 {
+            let dst = faer::MatMut::from_row_major_slice_mut(&mut out[..k * k], k, k);
+            let lhs = faer::MatRef::from_column_major_slice(&y[..n * k], k, n);
+            let rhs = faer::MatRef::from_row_major_slice(&y[..n * k], n, k);
+            faer::linalg::matmul::matmul(dst, faer::Accum::Add, lhs, rhs, 1.0f32, faer::Par::Seq);
+        }
+        return;
+    }
     for row in y.chunks_exact(k) {
         syr_lower_g::<FMA>(out, 1.0, row);
     }
 }
 
 dispatch! {
-    /// Adds the lower triangle of `YᵀY = Σ_r y_r y_rᵀ` over the rows of the row-major `n × k`
-    /// block `y` to `out` (`k × k`, f32). The caller sums blocks in a fixed order.
+    /// Adds `YᵀY = Σ_r y_r y_rᵀ` over the rows of the row-major `n × k` block `y` to `out`
+    /// (`k × k`, f32): at least the lower triangle is updated (for `k >= 16` both, by one
+    /// matrix product). The caller sums blocks in a fixed order and reads the lower triangle.
     pub fn gram_lower / gram_lower_avx => gram_lower_g(y: &[f32], k: usize, out: &mut [f32])
 }
 
@@ -376,10 +398,152 @@ dispatch! {
     pub fn dot / dot_avx => dot_g(a: &[f32], b: &[f32]) -> f32
 }
 
+/// `out[c] += Σ_r coef[r]·m[r·stride + c]` for `c < out.len()`, over the rows `r < coef.len()`
+/// of a row-major matrix: a transposed GEMV written as a sequence of row axpys, so it needs no
+/// horizontal reduction. Columns are processed in register blocks of 32 (then 8, then single
+/// columns); the sum over rows runs in row order for every column.
+#[inline(always)]
+fn gemv_t_g<const FMA: bool>(m: &[f32], stride: usize, coef: &[f32], out: &mut [f32]) {
+    let ncols = out.len();
+    let mut c0 = 0;
+    while c0 + 32 <= ncols {
+        gemv_t_block::<FMA, 4>(m, stride, c0, coef, out);
+        c0 += 32;
+    }
+    while c0 + 8 <= ncols {
+        gemv_t_block::<FMA, 1>(m, stride, c0, coef, out);
+        c0 += 8;
+    }
+    for (c, o) in out.iter_mut().enumerate().skip(c0) {
+        let mut acc = *o;
+        for (r, &w) in coef.iter().enumerate() {
+            acc = madd::<FMA>(w, m[r * stride + c], acc);
+        }
+        *o = acc;
+    }
+}
+
+/// One block of `B·8` columns of [`gemv_t_g`], starting at column `c0`, held in registers.
+#[inline(always)]
+fn gemv_t_block<const FMA: bool, const B: usize>(
+    m: &[f32],
+    stride: usize,
+    c0: usize,
+    coef: &[f32],
+    out: &mut [f32],
+) {
+    let mut acc = [[0f32; 8]; B];
+    for (b, a) in acc.iter_mut().enumerate() {
+        a.copy_from_slice(&out[c0 + 8 * b..c0 + 8 * b + 8]);
+    }
+    for (r, &w) in coef.iter().enumerate() {
+        let row = &m[r * stride + c0..r * stride + c0 + 8 * B];
+        for (a, seg) in acc.iter_mut().zip(row.chunks_exact(8)) {
+            for l in 0..8 {
+                a[l] = madd::<FMA>(w, seg[l], a[l]);
+            }
+        }
+    }
+    for (b, a) in acc.iter().enumerate() {
+        out[c0 + 8 * b..c0 + 8 * b + 8].copy_from_slice(a);
+    }
+}
+
+/// `t[r] = G_r·p` for every row `r < t.len()` of the row-major `G` (row stride `k = p.len()`):
+/// four rows at a time with independent 8-lane accumulators (each lane summing the columns
+/// `≡ l mod 8` in order, then reduced pairwise), so consecutive FMAs never wait on each other.
+#[inline(always)]
+fn gemv_n_g<const FMA: bool>(g: &[f32], p: &[f32], t: &mut [f32]) {
+    let k = p.len();
+    let kv = k / 8 * 8;
+    let reduce = |a: [f32; 8]| ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
+    let tail = |row: &[f32]| {
+        let mut acc = 0f32;
+        for (a, b) in row[kv..k].iter().zip(&p[kv..k]) {
+            acc = madd::<FMA>(*a, *b, acc);
+        }
+        acc
+    };
+    let mut quads = t.chunks_exact_mut(4);
+    let mut r0 = 0;
+    for tq in &mut quads {
+        let rows = &g[r0 * k..(r0 + 4) * k];
+        let (g0, rest) = rows.split_at(k);
+        let (g1, rest) = rest.split_at(k);
+        let (g2, g3) = rest.split_at(k);
+        let mut acc = [[0f32; 8]; 4];
+        for c in (0..kv).step_by(8) {
+            let pv = &p[c..c + 8];
+            for (a, gr) in acc.iter_mut().zip([g0, g1, g2, g3]) {
+                let gv = &gr[c..c + 8];
+                for l in 0..8 {
+                    a[l] = madd::<FMA>(gv[l], pv[l], a[l]);
+                }
+            }
+        }
+        for (tv, (a, gr)) in tq.iter_mut().zip(acc.into_iter().zip([g0, g1, g2, g3])) {
+            *tv = reduce(a) + tail(gr);
+        }
+        r0 += 4;
+    }
+    for tv in quads.into_remainder() {
+        let gr = &g[r0 * k..(r0 + 1) * k];
+        let mut a = [0f32; 8];
+        for c in (0..kv).step_by(8) {
+            for l in 0..8 {
+                a[l] = madd::<FMA>(gr[c + l], p[c + l], a[l]);
+            }
+        }
+        *tv = reduce(a) + tail(gr);
+        r0 += 1;
+    }
+}
+
+/// Gathers the factor rows of a row's non-zero entries once: `G` (`n × k`, row-major, in
+/// `s.g`) and the weights `wA` (in `s.wa`) and `wb` (in `s.wb`). Returns `n`.
+#[inline(always)]
+fn gather_row(
+    y: &[f32],
+    idx: &[u32],
+    vals: &[f32],
+    conf: ImplicitWeights,
+    k: usize,
+    s: &mut Scratch,
+) -> usize {
+    let n = vals.iter().filter(|&&v| v != 0.0).count();
+    if s.g.len() < n * k {
+        s.g.resize(n * k, 0.0);
+    }
+    if s.wa.len() < n {
+        s.wa.resize(n, 0.0);
+        s.wb.resize(n, 0.0);
+        s.t.resize(n, 0.0);
+    }
+    let g = &mut s.g[..n * k];
+    let mut r = 0;
+    for (e, (&i, &v)) in idx.iter().zip(vals).enumerate() {
+        prefetch_row(y, idx, e + PREFETCH_AHEAD, k);
+        if v == 0.0 {
+            continue;
+        }
+        let (wa, wb) = conf.weights(v);
+        s.wa[r] = wa;
+        s.wb[r] = wb;
+        g[r * k..(r + 1) * k].copy_from_slice(&y[i as usize * k..(i as usize + 1) * k]);
+        r += 1;
+    }
+    n
+}
+
 /// One implicit-feedback row by conjugate gradient, exactly as `implicit`'s
 /// `least_squares_cg`: the system is `A x = b` with `A = YᵀY + d·I + Σ_obs wA·y yᵀ`,
 /// `b = Σ_obs wb·y`; `x` is warm-started from its current value; `steps` CG steps, stopping
 /// early when `rᵀr < 1e-20`. `yty` is the full symmetric `YᵀY` (f32).
+///
+/// The entries' factor rows are gathered once into a contiguous block `G`; every product with
+/// the sparse part is then two small GEMVs, `t = G p` (four rows at a time) and
+/// `Aₚ += Gᵀ(wA ∘ t)` (reduction-free row axpys), and `YᵀY·p` is computed as `Σ_j p_j·(YᵀY)_j`
+/// (symmetric, so rows are columns).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn implicit_cg_row_g<const FMA: bool>(
@@ -395,39 +559,41 @@ fn implicit_cg_row_g<const FMA: bool>(
 ) {
     let k = x.len();
     s.ensure(k);
+    let np = gather_row(y, idx, vals, conf, k, s);
+    let yty = &yty[..k * k];
+    let g = &s.g[..np * k];
+    let (wa, wb, t) = (&s.wa[..np], &s.wb[..np], &mut s.t[..np]);
     let (r, p, ap) = (&mut s.r[..k], &mut s.p[..k], &mut s.ap[..k]);
-    // r = b − A x
-    symv_g::<FMA>(yty, x, r);
+    // r = b − A x = Gᵀ(wb − wA ∘ (G x)) − (YᵀY + d·I) x
     for (rj, xj) in r.iter_mut().zip(x.iter()) {
-        *rj = -madd::<FMA>(diag, *xj, *rj);
+        *rj = -diag * *xj;
     }
-    for (n, (&i, &v)) in idx.iter().zip(vals).enumerate() {
-        prefetch_row(y, idx, n + PREFETCH_AHEAD, k);
-        if v == 0.0 {
-            continue;
-        }
-        let (wa, wb) = conf.weights(v);
-        let yi = &y[i as usize * k..(i as usize + 1) * k];
-        let t = wb - wa * dot_g::<FMA>(yi, x);
-        axpy_g::<FMA>(t, yi, r);
+    ap.fill(0.0);
+    gemv_t_g::<FMA>(yty, k, x, ap);
+    for (rj, aj) in r.iter_mut().zip(ap.iter()) {
+        *rj -= *aj;
     }
+    gemv_n_g::<FMA>(g, x, t);
+    for ((tv, &a), &b) in t.iter_mut().zip(wa).zip(wb) {
+        *tv = b - a * *tv;
+    }
+    gemv_t_g::<FMA>(g, k, t, r);
     p.copy_from_slice(r);
     let mut rsold = dot_g::<FMA>(r, r);
     if rsold < 1e-20 {
         return;
     }
     for _ in 0..steps {
-        symv_g::<FMA>(yty, p, ap);
-        axpy_g::<FMA>(diag, p, ap);
-        for (&i, &v) in idx.iter().zip(vals) {
-            if v == 0.0 {
-                continue;
-            }
-            let (wa, _) = conf.weights(v);
-            let yi = &y[i as usize * k..(i as usize + 1) * k];
-            let t = wa * dot_g::<FMA>(yi, p);
-            axpy_g::<FMA>(t, yi, ap);
+        // ap = (YᵀY + d·I) p + Gᵀ(wA ∘ (G p))
+        for (aj, pj) in ap.iter_mut().zip(p.iter()) {
+            *aj = diag * *pj;
         }
+        gemv_t_g::<FMA>(yty, k, p, ap);
+        gemv_n_g::<FMA>(g, p, t);
+        for (tv, &a) in t.iter_mut().zip(wa) {
+            *tv *= a;
+        }
+        gemv_t_g::<FMA>(g, k, t, ap);
         let alpha = rsold / dot_g::<FMA>(p, ap);
         axpy_g::<FMA>(alpha, p, x);
         axpy_g::<FMA>(-alpha, ap, r);
@@ -737,6 +903,71 @@ pub fn cholesky_solve(a: &mut [f64], b: &mut [f64]) -> bool {
     cholesky_solve_g::<false>(a, b, &mut col, &mut diag0)
 }
 
+/// The straightforward CG row (one dot and one axpy per entry and CG step, `YᵀY·p` by row
+/// dots): the reference the blocked [`implicit_cg_row_g`] is tested against.
+#[cfg(test)]
+#[allow(clippy::too_many_arguments)]
+fn implicit_cg_row_ref_g<const FMA: bool>(
+    yty: &[f32],
+    diag: f32,
+    y: &[f32],
+    idx: &[u32],
+    vals: &[f32],
+    conf: ImplicitWeights,
+    steps: usize,
+    x: &mut [f32],
+    s: &mut Scratch,
+) {
+    let k = x.len();
+    s.ensure(k);
+    let (r, p, ap) = (&mut s.r[..k], &mut s.p[..k], &mut s.ap[..k]);
+    // r = b − A x
+    symv_g::<FMA>(yty, x, r);
+    for (rj, xj) in r.iter_mut().zip(x.iter()) {
+        *rj = -madd::<FMA>(diag, *xj, *rj);
+    }
+    for (n, (&i, &v)) in idx.iter().zip(vals).enumerate() {
+        prefetch_row(y, idx, n + PREFETCH_AHEAD, k);
+        if v == 0.0 {
+            continue;
+        }
+        let (wa, wb) = conf.weights(v);
+        let yi = &y[i as usize * k..(i as usize + 1) * k];
+        let t = wb - wa * dot_g::<FMA>(yi, x);
+        axpy_g::<FMA>(t, yi, r);
+    }
+    p.copy_from_slice(r);
+    let mut rsold = dot_g::<FMA>(r, r);
+    if rsold < 1e-20 {
+        return;
+    }
+    for _ in 0..steps {
+        symv_g::<FMA>(yty, p, ap);
+        axpy_g::<FMA>(diag, p, ap);
+        for (&i, &v) in idx.iter().zip(vals) {
+            if v == 0.0 {
+                continue;
+            }
+            let (wa, _) = conf.weights(v);
+            let yi = &y[i as usize * k..(i as usize + 1) * k];
+            let t = wa * dot_g::<FMA>(yi, p);
+            axpy_g::<FMA>(t, yi, ap);
+        }
+        let alpha = rsold / dot_g::<FMA>(p, ap);
+        axpy_g::<FMA>(alpha, p, x);
+        axpy_g::<FMA>(-alpha, ap, r);
+        let rsnew = dot_g::<FMA>(r, r);
+        if rsnew < 1e-20 {
+            break;
+        }
+        let beta = rsnew / rsold;
+        for (pj, rj) in p.iter_mut().zip(r.iter()) {
+            *pj = madd::<FMA>(beta, *pj, *rj);
+        }
+        rsold = rsnew;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -775,6 +1006,104 @@ mod tests {
         let mut sing = vec![1.0, 0.0, 1.0, 1.0];
         let mut bb = vec![1.0, 1.0];
         assert!(!cholesky_solve(&mut sing, &mut bb));
+    }
+
+    /// A deterministic pseudo-random value in `[-0.5, 0.5)` for test data.
+    fn val(i: usize, salt: u64) -> f32 {
+        let mut z = (i as u64).wrapping_add(salt.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+    }
+
+    #[test]
+    fn gemv_t_matches_naive() {
+        for (rows, cols, stride) in [(0, 5, 5), (3, 64, 64), (17, 40, 41), (9, 7, 7), (40, 33, 40)]
+        {
+            let m: Vec<f32> = (0..rows * stride).map(|i| val(i, 1)).collect();
+            let coef: Vec<f32> = (0..rows).map(|i| val(i, 2)).collect();
+            let init: Vec<f32> = (0..cols).map(|i| val(i, 3)).collect();
+            for fma in [false, true] {
+                let mut out = init.clone();
+                if fma {
+                    gemv_t_g::<true>(&m, stride, &coef, &mut out);
+                } else {
+                    gemv_t_g::<false>(&m, stride, &coef, &mut out);
+                }
+                for c in 0..cols {
+                    let naive: f64 = f64::from(init[c])
+                        + (0..rows)
+                            .map(|r| f64::from(coef[r]) * f64::from(m[r * stride + c]))
+                            .sum::<f64>();
+                    assert!((f64::from(out[c]) - naive).abs() < 1e-4, "{rows}x{cols} c={c}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn gemv_n_matches_naive() {
+        for (rows, k) in [(0, 8), (1, 64), (7, 64), (9, 10), (13, 3), (4, 17)] {
+            let g: Vec<f32> = (0..rows * k).map(|i| val(i, 4)).collect();
+            let p: Vec<f32> = (0..k).map(|i| val(i, 5)).collect();
+            let mut t = vec![f32::NAN; rows];
+            gemv_n_g::<false>(&g, &p, &mut t);
+            let mut t2 = vec![f32::NAN; rows];
+            gemv_n_g::<true>(&g, &p, &mut t2);
+            for r in 0..rows {
+                let naive: f64 = (0..k).map(|c| f64::from(g[r * k + c]) * f64::from(p[c])).sum();
+                assert!((f64::from(t[r]) - naive).abs() < 1e-4, "{rows}x{k} r={r}");
+                assert!((f64::from(t2[r]) - naive).abs() < 1e-4, "{rows}x{k} r={r}");
+            }
+        }
+    }
+
+    #[test]
+    fn blocked_cg_row_matches_reference() {
+        for (k, n, items) in [(64, 45, 200), (10, 3, 30), (13, 0, 20), (8, 1, 5), (37, 90, 120)] {
+            let y: Vec<f32> = (0..items * k).map(|i| val(i, 7) * 0.3).collect();
+            let mut yty = vec![0f32; k * k];
+            for r in 0..items {
+                for a in 0..k {
+                    for b in 0..k {
+                        yty[a * k + b] += y[r * k + a] * y[r * k + b];
+                    }
+                }
+            }
+            let idx: Vec<u32> = (0..n).map(|e| ((e * 7 + 3) % items) as u32).collect();
+            // Some stored zeros, some negative values.
+            let vals: Vec<f32> = (0..n)
+                .map(|e| {
+                    if e % 9 == 4 {
+                        0.0
+                    } else if e % 11 == 5 {
+                        -2.0
+                    } else {
+                        1.0 + e as f32
+                    }
+                })
+                .collect();
+            for conf in
+                [ImplicitWeights::Implicit { alpha: 2.0 }, ImplicitWeights::Spark { alpha: 0.5 }]
+            {
+                let x0: Vec<f32> = (0..k).map(|i| val(i, 9) * 0.01).collect();
+                let mut xa = x0.clone();
+                let mut xb = x0.clone();
+                let mut s = Scratch::new(k);
+                implicit_cg_row(&yty, 0.1, &y, &idx, &vals, conf, 3, &mut xa, &mut s);
+                // Run twice with a reused scratch, after a longer row, to catch stale state.
+                let mut xa2 = x0.clone();
+                implicit_cg_row(&yty, 0.1, &y, &idx, &vals, conf, 3, &mut xa2, &mut s);
+                implicit_cg_row_ref_g::<false>(
+                    &yty, 0.1, &y, &idx, &vals, conf, 3, &mut xb, &mut s,
+                );
+                assert_eq!(xa, xa2);
+                let scale = xb.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-3);
+                for (a, b) in xa.iter().zip(&xb) {
+                    assert!((a - b).abs() <= 1e-3 * scale, "k={k} n={n}: {a} vs {b}");
+                }
+            }
+        }
     }
 
     #[test]

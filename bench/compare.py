@@ -195,7 +195,7 @@ def main():
                                 env=peer_env)
                 sj = last_json(out)
                 spark.append(sj.get("warm_fit_s", sj.get("fit_s")))
-        _, _, out = run([BIN, "evaluate", "--model", m, "--test", tst, "--json"])
+        _, _, out = run([BIN, "evaluate", "--model", m, "--test", tst, "--cold-start-strategy", "drop", "--json"])
         q = last_json(out)
         quality = f"RMSE {(q.get('rmse') or float('nan')):.4f}"
         if sj:

@@ -45,6 +45,9 @@ enum Command {
 
 fn main() {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        restore_sigpipe();
+    }
     let result = match cli.command {
         Command::Demo(a) => cmd::demo::run(a),
         Command::Generate(a) => cmd::generate::run(a),
@@ -63,5 +66,16 @@ fn main() {
     if let Err(err) = result {
         eprintln!("error: {err:#}");
         std::process::exit(common::exit_code(&err));
+    }
+}
+
+/// Lets `alternator ... | head` end quietly, like other Unix tools: Rust ignores SIGPIPE, which
+/// turns a closed stdout into a panic in `println!`. The server keeps it ignored (a client that
+/// hangs up must not kill it).
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called once at start-up, before any thread is spawned; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

@@ -126,3 +126,34 @@ fn missing_and_empty_files_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("score"));
 }
+
+/// `alternator inspect FILE | head` must end quietly when the reader goes away, not panic.
+#[test]
+fn closed_stdout_is_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("big.tsv");
+    let out = alternator(&[
+        "generate",
+        "--users",
+        "2000",
+        "--items",
+        "500",
+        "--nnz",
+        "200000",
+        "--seed",
+        "1",
+        "--out",
+        f.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_alternator"))
+        .args(["inspect", "--json", f.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader is gone before anything is written
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -1,5 +1,3 @@
-// Helpers shared by the verbs; a few are only used by verbs that land later.
-#![allow(dead_code)]
 //! Flags and helpers shared by every verb: ingestion flags, implicit-solver values, threads,
 //! progress, exit codes.
 

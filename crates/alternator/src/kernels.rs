@@ -156,15 +156,6 @@ fn syr_lower_g<const FMA: bool>(a: &mut [f32], w: f32, f: &[f32]) {
     }
 }
 
-/// Lower-triangle rank-1 update `A += w·f fᵀ` (f64).
-#[inline(always)]
-fn syr_lower64_g<const FMA: bool>(a: &mut [f64], w: f64, f: &[f64]) {
-    let k = f.len();
-    for (j, &fj) in f.iter().enumerate() {
-        axpy64_g::<FMA>(w * fj, &f[..=j], &mut a[j * k..j * k + j + 1]);
-    }
-}
-
 /// In-place Cholesky `A = L Lᵀ` of the lower triangle of a row-major `k × k` f64 matrix
 /// (right-looking: each column is scaled, then the trailing lower triangle gets a rank-1
 /// update with contiguous axpys, which vectorise without horizontal reductions), then solves
@@ -191,8 +182,11 @@ fn cholesky_solve_g<const FMA: bool>(
         }
         let l = d.sqrt();
         a[j * k + j] = l;
+        // The pivot's check value is not needed any more: keep 1/l for the solves.
+        let inv = 1.0 / l;
+        diag0[j] = inv;
         for i in j + 1..k {
-            let v = a[i * k + j] / l;
+            let v = a[i * k + j] * inv;
             a[i * k + j] = v;
             col[i] = v;
         }
@@ -204,11 +198,11 @@ fn cholesky_solve_g<const FMA: bool>(
     // Forward: L z = b.
     for i in 0..k {
         let s = b[i] - dot64_g::<FMA>(&a[i * k..i * k + i], &b[..i]);
-        b[i] = s / a[i * k + i];
+        b[i] = s * diag0[i];
     }
     // Backward: Lᵀ x = z, column-oriented so that only rows of L are read.
     for i in (0..k).rev() {
-        b[i] /= a[i * k + i];
+        b[i] *= diag0[i];
         let xi = b[i];
         axpy64_g::<FMA>(-xi, &a[i * k..i * k + i], &mut b[..i]);
     }
@@ -289,6 +283,7 @@ pub struct Scratch {
     b64: Vec<f64>,
     f64v: Vec<f64>,
     x64: Vec<f64>,
+    r64: Vec<f64>,
     r: Vec<f32>,
     p: Vec<f32>,
     ap: Vec<f32>,
@@ -302,6 +297,8 @@ pub struct Scratch {
     wb: Vec<f32>,
     /// Per-entry products `G·p` (CG).
     t: Vec<f32>,
+    /// Work space of the f32 Cholesky factorisation.
+    llt: Vec<std::mem::MaybeUninit<u8>>,
 }
 
 impl Scratch {
@@ -313,7 +310,8 @@ impl Scratch {
             full64: vec![0.0; dim * dim],
             b64: vec![0.0; dim],
             f64v: vec![0.0; dim],
-            x64: vec![0.0; dim],
+            x64: vec![0.0; dim * dim],
+            r64: vec![0.0; dim],
             r: vec![0.0; dim],
             p: vec![0.0; dim],
             ap: vec![0.0; dim],
@@ -322,6 +320,7 @@ impl Scratch {
             wa: Vec::new(),
             wb: Vec::new(),
             t: Vec::new(),
+            llt: Vec::new(),
         }
     }
 
@@ -669,6 +668,12 @@ fn implicit_cholesky_row_g<const FMA: bool>(
             let rhs = faer::MatRef::from_row_major_slice(&s.h[..n * k], n, k);
             faer::linalg::matmul::matmul(dst, faer::Accum::Add, lhs, rhs, 1.0f32, faer::Par::Seq);
         }
+        // Both triangles of A are set, so the row-major buffer reads as its own transpose.
+        let ok = llt_solve_f32(a, k, diag, b, &mut s.p[..k], &mut s.llt);
+        for (xv, bv) in x.iter_mut().zip(b.iter()) {
+            *xv = if ok { *bv } else { f32::NAN };
+        }
+        return ok;
     } else {
         for (n, (&i, &v)) in idx.iter().zip(vals).enumerate() {
             prefetch_row(y, idx, n + PREFETCH_AHEAD, k);
@@ -703,13 +708,150 @@ fn implicit_cholesky_row_g<const FMA: bool>(
 
 dispatch! {
     /// Exact (Cholesky) solve of one implicit row:
-    /// `(YᵀY + diag·I + Σ_obs wA·y yᵀ) x = Σ_obs wb·y`. `yty`: `k × k` f32 with at least the
-    /// lower triangle. Returns `false` (and NaN factors) when the matrix is not positive definite.
+    /// `(YᵀY + diag·I + Σ_obs wA·y yᵀ) x = Σ_obs wb·y`. `yty`: the full symmetric `k × k`
+    /// f32 `YᵀY`. Below rank 16 the matrix is built by rank-1 updates and factored in f64;
+    /// from rank 16 on it is built by one matrix product and factored in f32 by faer (as
+    /// `implicit` does with LAPACK's `sposv`). Returns `false` (and NaN factors) when the
+    /// matrix is not positive definite.
     #[allow(clippy::too_many_arguments)]
     pub fn implicit_cholesky_row / implicit_cholesky_row_avx => implicit_cholesky_row_g(
         yty: &[f32], diag: f32, y: &[f32], idx: &[u32], vals: &[f32],
         conf: ImplicitWeights, x: &mut [f32], s: &mut Scratch,
     ) -> bool
+}
+
+/// Entries per block of the gathered Gram ([`explicit_row`]): products are summed in f32
+/// within a block (8 lanes), blocks in f64.
+pub const GRAM_CHUNK: usize = 128;
+
+/// `acc[r·ds + c] = Σ_e g_e[r]·g_e[c]` for the `R` rows `r0..r0 + R` and the 8 columns
+/// `c0..c0 + 8` over the rows `g_e` (stride `ds`) of `g`: `R` 8-lane accumulators held in
+/// registers, one broadcast and one FMA per row and accumulator.
+#[inline(always)]
+fn gram_tile<const FMA: bool, const R: usize>(
+    g: &[f32],
+    ds: usize,
+    r0: usize,
+    c0: usize,
+    acc: &mut [f32],
+) {
+    let mut a = [[0f32; 8]; R];
+    for row in g.chunks_exact(ds) {
+        let (Some(v), Some(sc)) = (row.get(c0..c0 + 8), row.get(r0..r0 + R)) else {
+            continue;
+        };
+        for (aq, &sq) in a.iter_mut().zip(sc) {
+            for (al, &vl) in aq.iter_mut().zip(v) {
+                *al = madd::<FMA>(sq, vl, *al);
+            }
+        }
+    }
+    for (q, aq) in a.iter().enumerate() {
+        let at = (r0 + q) * ds + c0;
+        if let Some(dst) = acc.get_mut(at..at + 8) {
+            dst.copy_from_slice(aq);
+        }
+    }
+}
+
+/// `dst.copy_from_slice(src)` for short rows without a call to `memcpy`: 8 values at a time.
+#[inline(always)]
+fn copy_short(dst: &mut [f32], src: &[f32]) {
+    let mut d8 = dst.chunks_exact_mut(8);
+    let mut s8 = src.chunks_exact(8);
+    for (d, s) in (&mut d8).zip(&mut s8) {
+        if let (Ok(d), Ok(s)) = (<&mut [f32; 8]>::try_from(d), <&[f32; 8]>::try_from(s)) {
+            *d = *s;
+        }
+    }
+    for (d, s) in d8.into_remainder().iter_mut().zip(s8.remainder()) {
+        *d = *s;
+    }
+}
+
+/// Adds the lower triangle of `GᵀG` to `out` (`dg × dg`, f64, row-major) for the rows of `g`
+/// (stride `ds`, a multiple of 8 that is `>= dg`; columns `dg..ds` may hold anything: they
+/// only reach output lanes that are not read), computed in
+/// `8 × 8` (and narrower) register tiles into `acc` (`dg × ds` f32 scratch).
+#[inline(always)]
+fn gram_gathered_g<const FMA: bool>(
+    g: &[f32],
+    ds: usize,
+    dg: usize,
+    acc: &mut [f32],
+    out: &mut [f64],
+) {
+    for c0 in (0..dg).step_by(8) {
+        let mut r0 = c0;
+        while r0 < dg {
+            let rows = (dg - r0).min(8);
+            match rows {
+                8 => gram_tile::<FMA, 8>(g, ds, r0, c0, acc),
+                7 => gram_tile::<FMA, 7>(g, ds, r0, c0, acc),
+                6 => gram_tile::<FMA, 6>(g, ds, r0, c0, acc),
+                5 => gram_tile::<FMA, 5>(g, ds, r0, c0, acc),
+                4 => gram_tile::<FMA, 4>(g, ds, r0, c0, acc),
+                3 => gram_tile::<FMA, 3>(g, ds, r0, c0, acc),
+                2 => gram_tile::<FMA, 2>(g, ds, r0, c0, acc),
+                _ => gram_tile::<FMA, 1>(g, ds, r0, c0, acc),
+            }
+            r0 += rows;
+        }
+    }
+    for r in 0..dg {
+        for (o, &v) in out[r * dg..r * dg + r + 1].iter_mut().zip(&acc[r * ds..r * ds + r + 1]) {
+            *o += f64::from(v);
+        }
+    }
+}
+
+/// Adds `diag` to the diagonal of the symmetric `k × k` f32 matrix `a`, factors it
+/// `A = L Lᵀ` in place with faer's blocked Cholesky (the same single-precision solve as the
+/// `implicit` library's `posv`), and solves `A x = b` in place of `b`. Returns `false` when a
+/// pivot is not positive or lost to rounding (`l_jj² ≤ 1e-6·A_jj`: a singular matrix).
+/// `diag0` (length `k`) and `buf` are scratch.
+fn llt_solve_f32(
+    a: &mut [f32],
+    k: usize,
+    diag: f32,
+    b: &mut [f32],
+    diag0: &mut [f32],
+    buf: &mut Vec<std::mem::MaybeUninit<u8>>,
+) -> bool {
+    use faer::linalg::cholesky::llt;
+    for (j, d) in diag0.iter_mut().enumerate() {
+        a[j * k + j] += diag;
+        *d = a[j * k + j].abs();
+    }
+    let need = llt::factor::cholesky_in_place_scratch::<f32>(k, faer::Par::Seq, Default::default())
+        .unaligned_bytes_required();
+    if buf.len() < need {
+        buf.resize(need, std::mem::MaybeUninit::new(0));
+    }
+    let stack = dyn_stack::MemStack::new(&mut buf[..]);
+    let factored = llt::factor::cholesky_in_place(
+        faer::MatMut::from_column_major_slice_mut(&mut a[..k * k], k, k),
+        Default::default(),
+        faer::Par::Seq,
+        stack,
+        Default::default(),
+    );
+    if factored.is_err()
+        || (0..k).any(|j| {
+            let l = a[j * k + j];
+            l.is_nan() || l * l <= 1e-6 * diag0[j]
+        })
+    {
+        return false;
+    }
+    let stack = dyn_stack::MemStack::new(&mut buf[..]);
+    llt::solve::solve_in_place(
+        faer::MatRef::from_column_major_slice(&a[..k * k], k, k),
+        faer::MatMut::from_column_major_slice_mut(&mut b[..k], k, 1),
+        faer::Par::Seq,
+        stack,
+    );
+    b.iter().all(|v| v.is_finite())
 }
 
 /// Sources of one explicit row solve (see [`explicit_row`]).
@@ -739,34 +881,51 @@ fn explicit_row_g<const FMA: bool>(
     x: &mut [f32],
     bias: &mut f32,
     s: &mut Scratch,
-) -> bool {
+) -> Option<f64> {
     let k = p.k;
     let d = k + usize::from(p.biases.is_some());
-    s.ensure(d);
-    let n = p.idx.len();
+    // The gathered rows are `[f, t]`: the Gram of these `dg` columns holds `Σ f fᵀ` (top left),
+    // `Σ t·f` (last row) and `Σ t²` (corner) at once.
+    let dg = d + 1;
+    let ds = dg.next_multiple_of(8);
+    s.ensure(dg);
+    let n = p.idx.len().min(p.vals.len());
     if n == 0 {
         x.fill(0.0);
         *bias = 0.0;
-        return true;
+        return Some(0.0);
+    }
+    if s.g.len() < GRAM_CHUNK * ds {
+        s.g.resize(GRAM_CHUNK * ds, 0.0);
+    }
+    if s.h.len() < dg * ds {
+        s.h.resize(dg * ds, 0.0);
+    }
+    let gram = &mut s.full64[..dg * dg];
+    gram.fill(0.0);
+    for (c, (idx, vals)) in
+        p.idx[..n].chunks(GRAM_CHUNK).zip(p.vals[..n].chunks(GRAM_CHUNK)).enumerate()
+    {
+        let tile = &mut s.g[..idx.len() * ds];
+        for (e, ((&i, &v), row)) in idx.iter().zip(vals).zip(tile.chunks_exact_mut(ds)).enumerate()
+        {
+            prefetch_row(p.y, p.idx, c * GRAM_CHUNK + e + PREFETCH_AHEAD, k);
+            copy_short(&mut row[..k], &p.y[i as usize * k..(i as usize + 1) * k]);
+            let mut t = v;
+            if let Some((mu, other)) = p.biases {
+                row[k] = 1.0;
+                t -= mu + other.get(i as usize).copied().unwrap_or(0.0);
+            }
+            row[d] = t;
+            // Columns dg..ds are never written: they only feed output lanes that are ignored.
+        }
+        gram_gathered_g::<FMA>(tile, ds, dg, &mut s.h[..dg * ds], gram);
     }
     let a = &mut s.a64[..d * d];
-    a.fill(0.0);
     let b = &mut s.b64[..d];
-    b.fill(0.0);
-    let f = &mut s.f64v[..d];
-    for (n, (&i, &v)) in p.idx.iter().zip(p.vals).enumerate() {
-        prefetch_row(p.y, p.idx, n + PREFETCH_AHEAD, k);
-        let yi = &p.y[i as usize * k..(i as usize + 1) * k];
-        for (fj, yj) in f.iter_mut().zip(yi) {
-            *fj = f64::from(*yj);
-        }
-        let mut t = f64::from(v);
-        if let Some((mu, other)) = p.biases {
-            f[k] = 1.0;
-            t -= f64::from(mu) + f64::from(other.get(i as usize).copied().unwrap_or(0.0));
-        }
-        syr_lower64_g::<FMA>(a, 1.0, f);
-        axpy64_g::<FMA>(t, f, b);
+    for j in 0..d {
+        a[j * d..j * d + j + 1].copy_from_slice(&gram[j * dg..j * dg + j + 1]);
+        b[j] = gram[d * dg + j];
     }
     let nf = n as f64;
     for j in 0..k {
@@ -776,14 +935,14 @@ fn explicit_row_g<const FMA: bool>(
         a[k * d + k] += f64::from(p.reg_bias) * nf;
     }
     let ok = if p.nonnegative {
-        let full = &mut s.full64[..d * d];
+        let full = &mut s.x64[..d * d];
         for j in 0..d {
             for c in 0..=j {
                 full[j * d + c] = a[j * d + c];
                 full[c * d + j] = a[j * d + c];
             }
         }
-        let xs = &mut s.x64[..d];
+        let xs = &mut s.r64[..d];
         xs.fill(0.0);
         let g = &mut s.f64v[..d];
         nnls_g::<FMA>(full, b, xs, g, k);
@@ -792,24 +951,50 @@ fn explicit_row_g<const FMA: bool>(
     } else {
         cholesky_solve_g::<FMA>(a, b, &mut s.x64[..d], &mut s.f64v[..d])
     };
+    if !ok {
+        x.fill(f32::NAN);
+        if d > k {
+            *bias = f32::NAN;
+        }
+        return None;
+    }
     for (xv, bv) in x.iter_mut().zip(b.iter()) {
-        *xv = if ok { *bv as f32 } else { f32::NAN };
+        *xv = *bv as f32;
     }
     if d > k {
-        *bias = if ok { b[k] as f32 } else { f32::NAN };
+        *bias = b[k] as f32;
     }
-    ok
+    // Training error at the stored (f32) solution z: Σ (t − fᵀz)² = Σt² − 2 zᵀ(Σ t f) + zᵀ(Σ f fᵀ) z.
+    let z = &mut s.f64v[..d];
+    for (zj, xv) in z.iter_mut().zip(x.iter()) {
+        *zj = f64::from(*xv);
+    }
+    if d > k {
+        z[k] = f64::from(*bias);
+    }
+    let mut sse = gram[d * dg + d];
+    for j in 0..d {
+        let row = &gram[j * dg..j * dg + j];
+        let off: f64 = row.iter().zip(&z[..j]).map(|(g, zc)| g * zc).sum();
+        sse += z[j] * (gram[j * dg + j] * z[j] + 2.0 * off - 2.0 * gram[d * dg + j]);
+    }
+    Some(sse.max(0.0))
 }
 
 dispatch! {
     /// Solves one explicit row (Spark ALS-WR): `(Σ f fᵀ + λ·n·I) z = Σ t·f` over the row's `n`
     /// entries, with `f = y_i` and `t = r` — or, with biases, `f = [y_i, 1]`,
     /// `t = r − μ − b_i`, `z = [x, b]` and `reg_bias·n` on the bias diagonal. Cholesky in f64,
-    /// or non-negative least squares. Empty rows get zeros. Returns `false` (and NaN) when the
-    /// matrix is singular (e.g. `λ = 0` with fewer entries than the rank).
+    /// or non-negative least squares. Empty rows get zeros. Returns the row's training error
+    /// `Σ (t − fᵀz)²` at the stored solution (without the regularization), or `None` (and NaN
+    /// factors) when the matrix is singular (e.g. `λ = 0` with fewer entries than the rank).
+    ///
+    /// The Gram `Σ f fᵀ`, `Σ t·f` and `Σ t²` come from one product of the gathered `[f, t]`
+    /// rows with themselves, summed in f32 over blocks of [`GRAM_CHUNK`] entries and in f64
+    /// across blocks.
     pub fn explicit_row / explicit_row_avx => explicit_row_g(
         p: &ExplicitRow<'_>, x: &mut [f32], bias: &mut f32, s: &mut Scratch,
-    ) -> bool
+    ) -> Option<f64>
 }
 
 /// Sum of squared errors of one explicit row: `Σ (r − x·y_i − μ − b_u − b_i)²` (f64).

@@ -250,7 +250,7 @@ fn fold_in(
             reg_bias: params.reg_param * BIAS_REG_SCALE,
             nonnegative: params.nonnegative,
         };
-        if !kernels::explicit_row(&row, &mut x, &mut bias, &mut scratch) {
+        if kernels::explicit_row(&row, &mut x, &mut bias, &mut scratch).is_none() {
             return Err(singular());
         }
         Ok((x, other_bias.map(|_| bias)))

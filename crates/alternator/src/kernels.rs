@@ -274,6 +274,31 @@ fn prefetch_row(y: &[f32], idx: &[u32], at: usize, k: usize) {
     }
 }
 
+/// Hints the CPU to bring the factor rows `y[i]` for every `i` in `idx` into the L2 cache:
+/// called for the next row while the current one computes, so that its gather finds its rows
+/// near (a pure hint, like [`prefetch_row`]; it never changes results).
+pub fn prefetch_rows_l2(y: &[f32], idx: &[u32], k: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        for &i in idx {
+            if let Some(row) = y.get(i as usize * k..(i as usize + 1) * k) {
+                for line in row.chunks(16) {
+                    // SAFETY: prefetching a valid address has no side effects.
+                    unsafe {
+                        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(
+                            line.as_ptr().cast(),
+                        )
+                    };
+                }
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (y, idx, k);
+    }
+}
+
 /// Per-thread scratch for the row solvers (allocated once per task, reused for every row).
 #[derive(Debug, Clone, Default)]
 pub struct Scratch {
@@ -903,14 +928,33 @@ fn explicit_row_g<const FMA: bool>(
     }
     let gram = &mut s.full64[..dg * dg];
     gram.fill(0.0);
+    // Factor rows are copied 8 values at a time, reading past the row's end into the next
+    // row (never past `y`): the extra columns are overwritten or ignored.
+    let kv = k.next_multiple_of(8);
+    // Prefetching only pays when the factors do not sit in the L2 cache anyway.
+    let prefetch = p.y.len() > 1 << 17;
     for (c, (idx, vals)) in
         p.idx[..n].chunks(GRAM_CHUNK).zip(p.vals[..n].chunks(GRAM_CHUNK)).enumerate()
     {
         let tile = &mut s.g[..idx.len() * ds];
         for (e, ((&i, &v), row)) in idx.iter().zip(vals).zip(tile.chunks_exact_mut(ds)).enumerate()
         {
-            prefetch_row(p.y, p.idx, c * GRAM_CHUNK + e + PREFETCH_AHEAD, k);
-            copy_short(&mut row[..k], &p.y[i as usize * k..(i as usize + 1) * k]);
+            if prefetch {
+                prefetch_row(p.y, p.idx, c * GRAM_CHUNK + e + PREFETCH_AHEAD, k);
+            }
+            let at = i as usize * k;
+            match p.y.get(at..at + kv) {
+                Some(src) => {
+                    for (d8, s8) in row.chunks_exact_mut(8).zip(src.chunks_exact(8)) {
+                        if let (Ok(d8), Ok(s8)) =
+                            (<&mut [f32; 8]>::try_from(d8), <&[f32; 8]>::try_from(s8))
+                        {
+                            *d8 = *s8;
+                        }
+                    }
+                }
+                None => copy_short(&mut row[..k], &p.y[at..at + k]),
+            }
             let mut t = v;
             if let Some((mu, other)) = p.biases {
                 row[k] = 1.0;

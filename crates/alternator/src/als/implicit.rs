@@ -92,6 +92,11 @@ fn half(
         || Scratch::new(k),
         |s, (r, x)| {
             let (idx, vals) = rows.row(r);
+            // Start fetching the next row's factor rows while this one computes (rows run in
+            // index order within a task): the gathers are bound by memory latency.
+            if r + 1 < rows.nrows() {
+                kernels::prefetch_rows_l2(y, rows.row(r + 1).0, k);
+            }
             if vals.iter().all(|&v| v == 0.0) {
                 x.fill(0.0);
                 return;

@@ -193,6 +193,7 @@ fn sides(model: &Model, forward: bool) -> (Side<'_>, Side<'_>, f64) {
 }
 
 /// The exact ranking score of a query vector (with its constant `μ + b_query`) for target `t`.
+    #[inline(never)]
 fn exact(q: &[f32], q_const: f64, target: &Side<'_>, t: u32) -> f32 {
     (dot64(q, target.factors.row(t as usize)) + q_const + target.bias(t)) as f32
 }
@@ -629,18 +630,51 @@ const REJECT_CHUNK: usize = 64;
 /// (1 MiB) stays in cache between the product and the selection.
 pub const TILE: usize = 1024;
 
+/// `(index, score)` packed into a `u64` that orders like [`better`]: larger is better.
+///
+/// The high half is the score's bits mapped to an unsigned order (NaN lowest, `-0.0` read as
+/// `+0.0`, so equal scores compare equal), the low half `u32::MAX - index` (the smaller index
+/// wins a tie).
+fn sel_key(i: u32, s: f32) -> u64 {
+    let ord = if s.is_nan() {
+        0
+    } else {
+        let b = if s == 0.0 { 0 } else { s.to_bits() };
+        if b >> 31 == 1 { !b } else { b | 0x8000_0000 }
+    };
+    (u64::from(ord) << 32) | u64::from(u32::MAX - i)
+}
+
+/// The score of a [`sel_key`] (a NaN comes back as the default NaN).
+fn key_score(key: u64) -> f32 {
+    let ord = (key >> 32) as u32;
+    if ord == 0 {
+        f32::NAN
+    } else if ord >> 31 == 1 {
+        f32::from_bits(ord & 0x7fff_ffff)
+    } else {
+        f32::from_bits(!ord)
+    }
+}
+
+/// The index of a [`sel_key`].
+fn key_index(key: u64) -> u32 {
+    u32::MAX - key as u32
+}
+
 /// Streaming top-`k` selection (the same result as [`top_k_into`] over the concatenation of
 /// everything fed), for the batch scorer, which sees each query's scores one tile at a time.
 ///
-/// Once `k` candidates are held, the `k`-th best score `t` is a bar that a later index can
-/// pass only with a score `> t` (an equal score loses the tie to the smaller index already
-/// held), so a chunk of [`REJECT_CHUNK`] scores whose maximum is `≤ t` is skipped with one
-/// vectorised max instead of a comparison per score. NaN scores sort last (as in [`better`]).
+/// Candidates are held as [`sel_key`]s. Once `k` are held, the `k`-th best is a bar: a chunk
+/// of [`REJECT_CHUNK`] scores whose maximum cannot pass it is skipped with one vectorised
+/// max instead of a comparison per score. NaN scores sort last (as in [`better`]).
 #[derive(Default)]
 struct Selector {
-    buf: Vec<(u32, f32)>,
-    /// The worst kept candidate once the buffer has been cut to `k`.
-    threshold: Option<(u32, f32)>,
+    buf: Vec<u64>,
+    /// The worst kept candidate once the buffer has been cut to `k`; entries must beat it.
+    threshold: Option<u64>,
+    /// The result of [`Selector::finish`].
+    out: Vec<(u32, f32)>,
 }
 
 impl Selector {
@@ -651,13 +685,52 @@ impl Selector {
 
     /// Feeds the scores of indices `base..base + scores.len()` (increasing across calls).
     fn feed(&mut self, scores: &[f32], base: u32, k: usize, skip: &impl Fn(u32) -> bool) {
+        let mut at = base;
+        self.feed_with(scores, k, skip, true, |c| {
+            let i = at;
+            at = at.wrapping_add(c as u32);
+            move |o| i.wrapping_add(o as u32)
+        });
+    }
+
+    /// Feeds `scores[c]` of view positions `idx[c]`, in any order (the batch scorer visits
+    /// targets by decreasing norm).
+    fn feed_indexed(
+        &mut self,
+        scores: &[f32],
+        idx: &[u32],
+        k: usize,
+        skip: &impl Fn(u32) -> bool,
+    ) {
+        let mut at = 0usize;
+        self.feed_with(scores, k, skip, false, |c| {
+            let ic = idx.get(at..at + c).unwrap_or(&[]);
+            at += c;
+            move |o| ic.get(o).copied().unwrap_or(u32::MAX)
+        });
+    }
+
+    /// The common loop: `chunk_index(len)` is called once per chunk of [`REJECT_CHUNK`]
+    /// scores and returns the index of each offset in it. With `ascending` indices a chunk
+    /// is skipped when its maximum is `≤` the bar (a later index loses a tie); otherwise only
+    /// when it is `<` the bar.
+    #[inline(never)]
+    fn feed_with<F: Fn(usize) -> u32>(
+        &mut self,
+        scores: &[f32],
+        k: usize,
+        skip: &impl Fn(u32) -> bool,
+        ascending: bool,
+        mut chunk_index: impl FnMut(usize) -> F,
+    ) {
         if k == 0 {
             return;
         }
         let cap = k.saturating_mul(2).max(16);
-        let mut at = base;
         for chunk in scores.chunks(REJECT_CHUNK) {
-            if let Some(bar) = self.threshold.map(|t| t.1).filter(|b| !b.is_nan()) {
+            let index = chunk_index(chunk.len());
+            let mut bar = self.threshold.map_or(f32::NAN, key_score);
+            if !bar.is_nan() {
                 if let Ok(c) = <&[f32; REJECT_CHUNK]>::try_from(chunk) {
                     // `x > a ? x : a` is one packed max per 8 lanes (NaN never wins).
                     let mut acc = [f32::NEG_INFINITY; 8];
@@ -666,53 +739,208 @@ impl Selector {
                             *a = if x > *a { x } else { *a };
                         }
                     }
-                    if acc.iter().all(|&a| a <= bar) {
-                        at += chunk.len() as u32;
+                    let rejected = if ascending {
+                        acc.iter().all(|&a| a <= bar)
+                    } else {
+                        acc.iter().all(|&a| a < bar)
+                    };
+                    if rejected {
                         continue;
                     }
                 }
             }
-            for &s in chunk {
-                let i = at;
-                at += 1;
-                if let Some(t) = self.threshold {
-                    if better(&(i, s), &t) != std::cmp::Ordering::Less {
-                        continue;
-                    }
-                }
-                if skip(i) {
+            for (o, &s) in chunk.iter().enumerate() {
+                // `s < bar` settles most scores with one comparison (false when either is NaN).
+                if s < bar {
                     continue;
                 }
-                self.buf.push((i, s));
+                let i = index(o);
+                let key = sel_key(i, s);
+                if self.threshold.is_some_and(|t| key <= t) || skip(i) {
+                    continue;
+                }
+                self.buf.push(key);
                 if self.buf.len() >= cap {
-                    self.buf.select_nth_unstable_by(k - 1, better);
+                    self.buf.select_nth_unstable_by(k - 1, |a, b| b.cmp(a));
                     self.buf.truncate(k);
-                    self.threshold = self.buf.iter().copied().max_by(better);
+                    self.threshold = self.buf.last().copied();
+                    bar = self.threshold.map_or(f32::NAN, key_score);
                 }
             }
         }
     }
 
+    /// How many of the candidates held score strictly above `bar` (NaN never does).
+    #[inline(never)]
+    fn count_above(&self, bar: f64) -> usize {
+        self.buf.iter().filter(|&&key| f64::from(key_score(key)) > bar).count()
+    }
+
     /// The `k` best fed so far, best first.
+    #[inline(never)]
     fn finish(&mut self, k: usize) -> &[(u32, f32)] {
         if self.buf.len() > k {
-            self.buf.select_nth_unstable_by(k.max(1) - 1, better);
+            self.buf.select_nth_unstable_by(k.max(1) - 1, |a, b| b.cmp(a));
             self.buf.truncate(k);
         }
-        self.buf.sort_unstable_by(better);
-        &self.buf
+        self.buf.sort_unstable_by(|a, b| b.cmp(a));
+        self.out.clear();
+        self.out.extend(self.buf.iter().map(|&key| (key_index(key), key_score(key))));
+        &self.out
     }
 }
 
 /// Per-thread buffers of the batch scorer.
 #[derive(Default)]
 struct Scratch {
-    /// `TILE × BLOCK` scores, column-major (one contiguous column per query).
+    /// `TILE × BLOCK` scores, column-major (one contiguous column per active query).
     scores: Vec<f32>,
-    /// `BLOCK × rank` query factors, row-major.
+    /// `BLOCK × rank` factors of the active queries, row-major.
     queries: Vec<f32>,
+    /// Block-local positions of the queries still being scored, in the order of `queries`.
+    active: Vec<u32>,
+    /// `‖x‖` of each query of the block (f64).
+    norms: Vec<f64>,
+    /// The rounding margin of each query of the block (see [`Order::margin`]).
+    margins: Vec<f64>,
     /// One streaming selection per query of the block.
     sel: Vec<Selector>,
+}
+
+/// Below this many queries the batch scorer visits targets in view order without pruning:
+/// sorting the targets by norm costs about as much as scoring a few dozen queries.
+const PRUNE_MIN_QUERIES: usize = 64;
+
+/// Queries per task of the pruning batch scorer (scored [`BLOCK`] at a time).
+const GROUP: usize = 4096;
+
+/// The targets of the view in the order the batch scorer visits them.
+///
+/// When pruning, targets are visited by decreasing norm `‖y‖`, so that after scoring the
+/// first `p` of them, `‖x‖·‖y_p‖ + max_{p' ≥ p} b_{p'}` bounds the score of every target not
+/// yet scored (Cauchy–Schwarz). A query stops as soon as `N` of the eligible targets it has
+/// seen beat that bound by more than the f32 rounding margin: the targets left can then
+/// neither enter its top `N` nor tie with it (an *exact* norm-bound pruning, as in LEMP or
+/// FEXIPRO's length-based pruning).
+struct Order<'a> {
+    /// View position of each visiting position; `None` when targets are visited in view order.
+    perm: Option<Vec<u32>>,
+    /// Factors in visiting order: row-major in view order, or tile by tile column-major
+    /// (`tl × rank`) when pruning.
+    factors: std::borrow::Cow<'a, [f32]>,
+    /// Target biases in visiting order (f32, as added to the f32 scores).
+    bias: Option<Vec<f32>>,
+    /// When pruning: `rest_norm[p]` bounds `‖y‖` of every target at visiting position `≥ p`.
+    rest_norm: Vec<f64>,
+    /// When pruning with biases: `rest_bias[p]` bounds the bias of those targets.
+    rest_bias: Vec<f64>,
+    /// Largest target norm and largest `|bias|` (the scale of the rounding margin).
+    norm_max: f64,
+    bias_abs_max: f64,
+}
+
+/// `‖v‖` accumulated in f64; NaN reads as +∞ (so that it never allows a stop).
+fn norm64(v: &[f32]) -> f64 {
+    let n = dot64(v, v).sqrt();
+    if n.is_nan() { f64::INFINITY } else { n }
+}
+
+impl<'a> Order<'a> {
+    fn new(target: &'a Side<'_>, view: &View<'_>, candidates: bool, prune: bool) -> Order<'a> {
+        let vlen = view.len();
+        let rank = target.factors.rank();
+        let bias_of = |v: u32| target.bias(view.orig(v)) as f32;
+        if !prune {
+            // View order: the factors are the model's own unless a candidate subset is given.
+            let factors = if candidates {
+                let mut g = Vec::with_capacity(vlen * rank);
+                for v in 0..vlen as u32 {
+                    g.extend_from_slice(target.factors.row(view.orig(v) as usize));
+                }
+                std::borrow::Cow::Owned(g)
+            } else {
+                std::borrow::Cow::Borrowed(target.factors.as_slice())
+            };
+            let bias = target.bias.map(|_| (0..vlen as u32).map(bias_of).collect());
+            return Order {
+                perm: None,
+                factors,
+                bias,
+                rest_norm: Vec::new(),
+                rest_bias: Vec::new(),
+                norm_max: 0.0,
+                bias_abs_max: 0.0,
+            };
+        }
+        let norms: Vec<f64> =
+            (0..vlen as u32).map(|v| norm64(target.factors.row(view.orig(v) as usize))).collect();
+        let mut perm: Vec<u32> = (0..vlen as u32).collect();
+        perm.sort_unstable_by(|&a, &b| {
+            let (na, nb) = (norms[a as usize], norms[b as usize]);
+            nb.total_cmp(&na).then(a.cmp(&b))
+        });
+        // Each tile of TILE targets column-major (`tl × rank`): the product reads it as is.
+        let mut factors = vec![0.0f32; vlen * rank];
+        for (t0, tile) in (0..vlen).step_by(tmp_tile()).zip(factors.chunks_mut(tmp_tile() * rank)) {
+            let tl = tmp_tile().min(vlen - t0);
+            for (r, &v) in perm[t0..t0 + tl].iter().enumerate() {
+                let y = target.factors.row(view.orig(v) as usize);
+                for (f, &x) in y.iter().enumerate() {
+                    tile[f * tl + r] = x;
+                }
+            }
+        }
+        let bias: Option<Vec<f32>> =
+            target.bias.map(|_| perm.iter().map(|&v| bias_of(v)).collect());
+        // Suffix maxima (the norms are sorted already; the maximum keeps this robust).
+        let mut rest_norm = vec![0.0f64; vlen + 1];
+        for p in (0..vlen).rev() {
+            rest_norm[p] = rest_norm[p + 1].max(norms[perm[p] as usize]);
+        }
+        let mut rest_bias = Vec::new();
+        let mut bias_abs_max = 0.0f64;
+        if let Some(b) = &bias {
+            rest_bias = vec![f64::NEG_INFINITY; vlen + 1];
+            for p in (0..vlen).rev() {
+                let x = f64::from(b[p]);
+                let x = if x.is_nan() { f64::INFINITY } else { x };
+                rest_bias[p] = rest_bias[p + 1].max(x);
+                bias_abs_max = bias_abs_max.max(x.abs());
+            }
+        }
+        let norm_max = rest_norm[0];
+        Order {
+            perm: Some(perm),
+            factors: std::borrow::Cow::Owned(factors),
+            bias,
+            rest_norm,
+            rest_bias,
+            norm_max,
+            bias_abs_max,
+        }
+    }
+
+    /// A bound on the f32 rounding of a query's scores (norm `qn`, constant `q_const`): the
+    /// error of an f32 dot product of length `rank` plus the bias, `≤ (rank+2)·2⁻²⁴·scale` with
+    /// `scale = ‖x‖·max‖y‖ + max|b| + |q_const|`, plus two f32 ulps of the final score, so
+    /// that scores separated by the margin stay strictly ordered once rounded to f32. Taken
+    /// four times over.
+    fn margin(&self, qn: f64, q_const: f64, rank: usize) -> f64 {
+        let scale = qn * self.norm_max + self.bias_abs_max + q_const.abs();
+        scale * (rank as f64 + 4.0) * f64::powi(2.0, -22)
+    }
+
+    /// The bound on the exact score (without the query constant) of every target at visiting
+    /// position `≥ p` for a query of norm `qn`.
+    fn rest_bound(&self, p: usize, qn: f64) -> f64 {
+        let n = self.rest_norm.get(p).copied().unwrap_or(f64::INFINITY);
+        let b = if self.bias.is_some() {
+            self.rest_bias.get(p).copied().unwrap_or(f64::INFINITY)
+        } else {
+            0.0
+        };
+        qn * n + b
+    }
 }
 
 /// Batch top-N: `queries` are query-side indices; targets ranked for each; `exclude` holds
@@ -731,28 +959,21 @@ fn batch(
     if let Some(&bad) = queries.iter().find(|&&q| q as usize >= n_query) {
         return Err(Error::Invalid(format!("index {bad} is out of range")));
     }
-    let rank = query.factors.rank();
     let view = View::new(target.factors.rows(), opts);
     let vlen = view.len();
-    // The view's factors (gathered when a candidate subset is given) and target biases.
-    let gathered: Option<Vec<f32>> = opts.candidates.map(|_| {
-        let mut g = Vec::with_capacity(vlen * rank);
-        for v in 0..vlen as u32 {
-            g.extend_from_slice(target.factors.row(view.orig(v) as usize));
-        }
-        g
-    });
-    let vfactors: &[f32] = gathered.as_deref().unwrap_or(target.factors.as_slice());
-    let vbias: Option<Vec<f32>> =
-        target.bias.map(|_| (0..vlen as u32).map(|v| target.bias(view.orig(v)) as f32).collect());
+    let prune = queries.len() >= PRUNE_MIN_QUERIES;
+    let order = Order::new(target, &view, opts.candidates.is_some(), prune);
     let kk = opts.n.saturating_add(16 + opts.n / 4).min(vlen);
 
     let threads = rayon::current_num_threads().max(1);
     let pool: Vec<Mutex<Scratch>> = (0..threads).map(|_| Mutex::new(Scratch::default())).collect();
-    let chunk = BLOCK * 8 * threads;
+    // A task scores a group of queries: one block without pruning; with pruning, a group
+    // large enough that the queries still active after a few tiles fill whole blocks.
+    let group = if prune { tmp_group() } else { BLOCK };
+    let chunk = group * if prune { 2 } else { 8 } * threads;
     for part in queries.chunks(chunk) {
         let results: Vec<Vec<Recommendations>> = part
-            .par_chunks(BLOCK)
+            .par_chunks(group)
             .map(|block| {
                 let slot = rayon::current_thread_index().unwrap_or(0) % pool.len();
                 let mut guard = match pool[slot].lock() {
@@ -760,69 +981,7 @@ fn batch(
                     Err(p) => p.into_inner(),
                 };
                 let s = &mut *guard;
-                let b = block.len();
-                s.queries.clear();
-                for &q in block {
-                    s.queries.extend_from_slice(query.factors.row(q as usize));
-                }
-                if s.sel.len() < b {
-                    s.sel.resize_with(b, Selector::default);
-                }
-                for sel in &mut s.sel[..b] {
-                    sel.reset();
-                }
-                s.scores.resize(TILE * b, 0.0);
-                let rhs = MatRef::from_column_major_slice(&s.queries[..b * rank], rank, b);
-                for t0 in (0..vlen).step_by(TILE) {
-                    let tl = TILE.min(vlen - t0);
-                    let dst = MatMut::from_column_major_slice_mut(&mut s.scores[..tl * b], tl, b);
-                    let lhs = MatRef::from_row_major_slice(
-                        &vfactors[t0 * rank..(t0 + tl) * rank],
-                        tl,
-                        rank,
-                    );
-                    faer::linalg::matmul::matmul(dst, Accum::Replace, lhs, rhs, 1.0f32, Par::Seq);
-                    for (j, &q) in block.iter().enumerate() {
-                        let col = &mut s.scores[j * tl..(j + 1) * tl];
-                        if let Some(vb) = &vbias {
-                            for (c, &bb) in col.iter_mut().zip(&vb[t0..t0 + tl]) {
-                                *c += bb;
-                            }
-                        }
-                        let seen = match exclude {
-                            Some(m) if !opts.include_seen => m.row(q as usize).0,
-                            _ => &[][..],
-                        };
-                        let skip = |v: u32| {
-                            let t = view.orig(v);
-                            view.filtered(t) || seen.binary_search(&t).is_ok()
-                        };
-                        if let Some(sel) = s.sel.get_mut(j) {
-                            sel.feed(col, t0 as u32, kk, &skip);
-                        }
-                    }
-                }
-                let mut out = Vec::with_capacity(b);
-                for (j, &q) in block.iter().enumerate() {
-                    let seen = match exclude {
-                        Some(m) if !opts.include_seen => m.row(q as usize).0,
-                        _ => &[][..],
-                    };
-                    let cand = s.sel.get_mut(j).map(|sel| sel.finish(kk)).unwrap_or(&[]);
-                    let qv = query.factors.row(q as usize);
-                    let q_const = global + query.bias(q);
-                    let mut items: Vec<(u32, f32)> = cand
-                        .iter()
-                        .map(|&(v, _)| {
-                            let t = view.orig(v);
-                            (t, exact(qv, q_const, target, t))
-                        })
-                        .collect();
-                    items.sort_unstable_by(better);
-                    items.truncate(opts.n);
-                    out.push(Recommendations { items, eligible: view.eligible(seen) });
-                }
-                out
+                score_block(query, target, global, &order, &view, block, exclude, opts, kk, s)
             })
             .collect();
         for (q, r) in part.iter().zip(results.into_iter().flatten()) {
@@ -830,6 +989,154 @@ fn batch(
         }
     }
     Ok(())
+}
+
+fn envv(k: &str, d: usize) -> usize { std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d) }
+fn tmp_tile() -> usize { static V: std::sync::OnceLock<usize> = std::sync::OnceLock::new(); *V.get_or_init(|| envv("ALT_TILE", TILE)) }
+fn tmp_block() -> usize { static V: std::sync::OnceLock<usize> = std::sync::OnceLock::new(); *V.get_or_init(|| envv("ALT_BLOCK", BLOCK)) }
+fn tmp_group() -> usize { static V: std::sync::OnceLock<usize> = std::sync::OnceLock::new(); *V.get_or_init(|| envv("ALT_GROUP", GROUP)) }
+/// TEMP stats
+pub static PAIRS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Scores one block of queries (see [`batch`] and [`Order`]).
+#[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+fn score_block(
+    query: &Side<'_>,
+    target: &Side<'_>,
+    global: f64,
+    order: &Order<'_>,
+    view: &View<'_>,
+    block: &[u32],
+    exclude: Option<&Csr>,
+    opts: &RecommendOptions<'_>,
+    kk: usize,
+    s: &mut Scratch,
+) -> Vec<Recommendations> {
+    let rank = query.factors.rank();
+    let vlen = view.len();
+    let b = block.len();
+    let seen_of = |q: u32| match exclude {
+        Some(m) if !opts.include_seen => m.row(q as usize).0,
+        _ => &[][..],
+    };
+    s.queries.clear();
+    s.norms.clear();
+    s.margins.clear();
+    for &q in block {
+        let x = query.factors.row(q as usize);
+        s.queries.extend_from_slice(x);
+        if order.perm.is_some() {
+            let qn = norm64(x);
+            s.norms.push(qn);
+            s.margins.push(order.margin(qn, global + query.bias(q), rank));
+        }
+    }
+    s.active.clear();
+    s.active.extend(0..b as u32);
+    if s.sel.len() < b {
+        s.sel.resize_with(b, Selector::default);
+    }
+    for sel in &mut s.sel[..b] {
+        sel.reset();
+    }
+    s.scores.resize(tmp_tile() * tmp_block().min(b), 0.0);
+    let mut t0 = 0;
+    while t0 < vlen && !s.active.is_empty() {
+        let na = s.active.len();
+        let tl = tmp_tile().min(vlen - t0);
+        let rest = t0 + tl;
+        let tile = &order.factors[t0 * rank..rest * rank];
+        let lhs = if order.perm.is_some() {
+            MatRef::from_column_major_slice(tile, tl, rank)
+        } else {
+            MatRef::from_row_major_slice(tile, tl, rank)
+        };
+        PAIRS.fetch_add((tl * na) as u64, std::sync::atomic::Ordering::Relaxed);
+        // Active queries are compacted in place: position `keep ≤ a` is rewritten only after
+        // the product that read it.
+        let mut keep = 0usize;
+        for a0 in (0..na).step_by(tmp_block()) {
+            let nb = tmp_block().min(na - a0);
+            {
+                let rhs = MatRef::from_column_major_slice(
+                    &s.queries[a0 * rank..(a0 + nb) * rank],
+                    rank,
+                    nb,
+                );
+                let dst = MatMut::from_column_major_slice_mut(&mut s.scores[..tl * nb], tl, nb);
+                faer::linalg::matmul::matmul(dst, Accum::Replace, lhs, rhs, 1.0f32, Par::Seq);
+            }
+            for a in a0..a0 + nb {
+                let j = s.active[a] as usize;
+                let Some(&q) = block.get(j) else { continue };
+                let col = &mut s.scores[(a - a0) * tl..(a - a0 + 1) * tl];
+                if let Some(vb) = &order.bias {
+                    for (c, &bb) in col.iter_mut().zip(&vb[t0..rest]) {
+                        *c += bb;
+                    }
+                }
+                let seen = seen_of(q);
+                let skip = |v: u32| {
+                    let t = view.orig(v);
+                    view.filtered(t) || seen.binary_search(&t).is_ok()
+                };
+                let Some(sel) = s.sel.get_mut(j) else { continue };
+                let stop = match &order.perm {
+                    None => {
+                        sel.feed(col, t0 as u32, kk, &skip);
+                        false
+                    }
+                    Some(perm) => {
+                        sel.feed_indexed(col, &perm[t0..rest], kk, &skip);
+                        rest < vlen && {
+                            let qn = s.norms.get(j).copied().unwrap_or(f64::INFINITY);
+                            let margin = s.margins.get(j).copied().unwrap_or(f64::INFINITY);
+                            let bar = order.rest_bound(rest, qn) + margin;
+                            sel.count_above(bar) >= opts.n
+                        }
+                    }
+                };
+                if !stop {
+                    s.active[keep] = j as u32;
+                    if keep != a {
+                        s.queries.copy_within(a * rank..(a + 1) * rank, keep * rank);
+                    }
+                    keep += 1;
+                }
+            }
+        }
+        s.active.truncate(keep);
+        t0 = rest;
+    }
+    let mut out = Vec::with_capacity(b);
+    for (j, &q) in block.iter().enumerate() {
+        let seen = seen_of(q);
+        let cand = s.sel.get_mut(j).map(|sel| sel.finish(kk)).unwrap_or(&[]);
+        let qv = query.factors.row(q as usize);
+        let q_const = global + query.bias(q);
+        // When pruning, a candidate whose f32 score is below the N-th best by more than the
+        // margin cannot reach the top N (see [`Order::margin`]): it is not rescored.
+        // (NaN scores are always rescored.)
+        let low = match (&order.perm, cand.get(opts.n.saturating_sub(1))) {
+            (Some(_), Some(&(_, nth))) => {
+                f64::from(nth) - s.margins.get(j).copied().unwrap_or(f64::INFINITY)
+            }
+            _ => f64::NEG_INFINITY,
+        };
+        let mut items: Vec<(u32, f32)> = cand
+            .iter()
+            .filter(|p| !(f64::from(p.1) < low))
+            .map(|&(v, _)| {
+                let t = view.orig(v);
+                (t, exact(qv, q_const, target, t))
+            })
+            .collect();
+        items.sort_unstable_by(better);
+        items.truncate(opts.n);
+        out.push(Recommendations { items, eligible: view.eligible(seen) });
+    }
+    out
 }
 
 /// Top-N items for each user index in `users`, in order (Spark's `recommendForAllUsers` with

@@ -28,11 +28,20 @@
 //! cache, with a vectorised skip of chunks that cannot enter), then rescore
 //! those exactly (f64) and keep the best `N`. The result equals the one-at-a-time functions
 //! ([`recommend_user`]) unless an f32 rounding error exceeds the score gap at the margin.
-//! Blocks are fixed by position in the query list, so the output does not depend on the
-//! number of threads.
+//!
+//! From a few dozen queries on, the scorer prunes exactly: targets are visited by decreasing
+//! norm, and a query stops once `N` eligible targets beat `‖x‖·‖y‖ (+ max b)` of every target
+//! left by more than a bound on the f32 rounding error (Cauchy–Schwarz; LEMP's and FEXIPRO's
+//! length-based pruning). The targets skipped could neither enter the top `N` nor tie with it,
+//! so pruning never changes a result. On factor models, where a few popular items have large
+//! norms, it skips most of the work.
+//!
+//! Queries are cut into groups by position in the query list, and each query's result
+//! depends only on its own scores, so the output does not depend on the number of threads.
 
 use std::path::Path;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 
 use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
@@ -193,7 +202,6 @@ fn sides(model: &Model, forward: bool) -> (Side<'_>, Side<'_>, f64) {
 }
 
 /// The exact ranking score of a query vector (with its constant `μ + b_query`) for target `t`.
-    #[inline(never)]
 fn exact(q: &[f32], q_const: f64, target: &Side<'_>, t: u32) -> f32 {
     (dot64(q, target.factors.row(t as usize)) + q_const + target.bias(t)) as f32
 }
@@ -627,8 +635,9 @@ pub fn similar(
 const REJECT_CHUNK: usize = 64;
 
 /// Targets scored per matrix product in the batch scorer: a `TILE × BLOCK` f32 score tile
-/// (1 MiB) stays in cache between the product and the selection.
-pub const TILE: usize = 1024;
+/// (512 KiB) stays in cache between the product and the selection. With pruning, also the
+/// granularity at which a query can stop.
+pub const TILE: usize = 512;
 
 /// `(index, score)` packed into a `u64` that orders like [`better`]: larger is better.
 ///
@@ -695,13 +704,7 @@ impl Selector {
 
     /// Feeds `scores[c]` of view positions `idx[c]`, in any order (the batch scorer visits
     /// targets by decreasing norm).
-    fn feed_indexed(
-        &mut self,
-        scores: &[f32],
-        idx: &[u32],
-        k: usize,
-        skip: &impl Fn(u32) -> bool,
-    ) {
+    fn feed_indexed(&mut self, scores: &[f32], idx: &[u32], k: usize, skip: &impl Fn(u32) -> bool) {
         let mut at = 0usize;
         self.feed_with(scores, k, skip, false, |c| {
             let ic = idx.get(at..at + c).unwrap_or(&[]);
@@ -714,7 +717,6 @@ impl Selector {
     /// scores and returns the index of each offset in it. With `ascending` indices a chunk
     /// is skipped when its maximum is `≤` the bar (a later index loses a tie); otherwise only
     /// when it is `<` the bar.
-    #[inline(never)]
     fn feed_with<F: Fn(usize) -> u32>(
         &mut self,
         scores: &[f32],
@@ -771,13 +773,11 @@ impl Selector {
     }
 
     /// How many of the candidates held score strictly above `bar` (NaN never does).
-    #[inline(never)]
     fn count_above(&self, bar: f64) -> usize {
         self.buf.iter().filter(|&&key| f64::from(key_score(key)) > bar).count()
     }
 
     /// The `k` best fed so far, best first.
-    #[inline(never)]
     fn finish(&mut self, k: usize) -> &[(u32, f32)] {
         if self.buf.len() > k {
             self.buf.select_nth_unstable_by(k.max(1) - 1, |a, b| b.cmp(a));
@@ -793,26 +793,45 @@ impl Selector {
 /// Per-thread buffers of the batch scorer.
 #[derive(Default)]
 struct Scratch {
-    /// `TILE × BLOCK` scores, column-major (one contiguous column per active query).
+    /// `tile × block` scores, column-major (one contiguous column per query).
     scores: Vec<f32>,
-    /// `BLOCK × rank` factors of the active queries, row-major.
+    /// `rank` factors per active query of the group, in the order of `active`.
     queries: Vec<f32>,
-    /// Block-local positions of the queries still being scored, in the order of `queries`.
+    /// Group-local positions of the queries still being scored, in the order of `queries`.
     active: Vec<u32>,
-    /// `‖x‖` of each query of the block (f64).
+    /// `‖x‖` of each query of the group (f64; when pruning).
     norms: Vec<f64>,
-    /// The rounding margin of each query of the block (see [`Order::margin`]).
+    /// The rounding margin of each query of the group (see [`Order::margin`]; when pruning).
     margins: Vec<f64>,
-    /// One streaming selection per query of the block.
+    /// One streaming selection per query of the group.
     sel: Vec<Selector>,
+    /// (query, target) scores computed so far (a measure of what pruning saves).
+    scored: u64,
 }
 
 /// Below this many queries the batch scorer visits targets in view order without pruning:
 /// sorting the targets by norm costs about as much as scoring a few dozen queries.
 const PRUNE_MIN_QUERIES: usize = 64;
 
-/// Queries per task of the pruning batch scorer (scored [`BLOCK`] at a time).
+/// Queries per task of the pruning batch scorer, scored [`BLOCK`] at a time: as queries stop,
+/// those still active in the group are packed together, so that the products stay
+/// [`BLOCK`] wide for longer.
 const GROUP: usize = 4096;
+
+/// How the batch scorer cuts its work (the constants above; tests use small ones).
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    /// Targets per tile.
+    tile: usize,
+    /// Queries per matrix product.
+    block: usize,
+    /// Queries per task when pruning (without pruning a task scores one block).
+    group: usize,
+    /// Prune from this many queries on.
+    prune_min: usize,
+}
+
+const SHAPE: Shape = Shape { tile: TILE, block: BLOCK, group: GROUP, prune_min: PRUNE_MIN_QUERIES };
 
 /// The targets of the view in the order the batch scorer visits them.
 ///
@@ -823,6 +842,8 @@ const GROUP: usize = 4096;
 /// neither enter its top `N` nor tie with it (an *exact* norm-bound pruning, as in LEMP or
 /// FEXIPRO's length-based pruning).
 struct Order<'a> {
+    /// Targets per tile.
+    tile: usize,
     /// View position of each visiting position; `None` when targets are visited in view order.
     perm: Option<Vec<u32>>,
     /// Factors in visiting order: row-major in view order, or tile by tile column-major
@@ -846,13 +867,14 @@ fn norm64(v: &[f32]) -> f64 {
 }
 
 impl<'a> Order<'a> {
-    fn new(target: &'a Side<'_>, view: &View<'_>, candidates: bool, prune: bool) -> Order<'a> {
+    fn new(target: &'a Side<'_>, view: &View<'_>, tile: usize, prune: bool) -> Order<'a> {
         let vlen = view.len();
         let rank = target.factors.rank();
+        let tile = tile.max(1);
         let bias_of = |v: u32| target.bias(view.orig(v)) as f32;
         if !prune {
             // View order: the factors are the model's own unless a candidate subset is given.
-            let factors = if candidates {
+            let factors = if view.candidates.is_some() {
                 let mut g = Vec::with_capacity(vlen * rank);
                 for v in 0..vlen as u32 {
                     g.extend_from_slice(target.factors.row(view.orig(v) as usize));
@@ -863,6 +885,7 @@ impl<'a> Order<'a> {
             };
             let bias = target.bias.map(|_| (0..vlen as u32).map(bias_of).collect());
             return Order {
+                tile,
                 perm: None,
                 factors,
                 bias,
@@ -879,14 +902,14 @@ impl<'a> Order<'a> {
             let (na, nb) = (norms[a as usize], norms[b as usize]);
             nb.total_cmp(&na).then(a.cmp(&b))
         });
-        // Each tile of TILE targets column-major (`tl × rank`): the product reads it as is.
+        // Each tile column-major (`tl × rank`): the product reads it without repacking.
         let mut factors = vec![0.0f32; vlen * rank];
-        for (t0, tile) in (0..vlen).step_by(tmp_tile()).zip(factors.chunks_mut(tmp_tile() * rank)) {
-            let tl = tmp_tile().min(vlen - t0);
+        for (t0, dst) in (0..vlen).step_by(tile).zip(factors.chunks_mut((tile * rank).max(1))) {
+            let tl = tile.min(vlen - t0);
             for (r, &v) in perm[t0..t0 + tl].iter().enumerate() {
                 let y = target.factors.row(view.orig(v) as usize);
                 for (f, &x) in y.iter().enumerate() {
-                    tile[f * tl + r] = x;
+                    dst[f * tl + r] = x;
                 }
             }
         }
@@ -910,6 +933,7 @@ impl<'a> Order<'a> {
         }
         let norm_max = rest_norm[0];
         Order {
+            tile,
             perm: Some(perm),
             factors: std::borrow::Cow::Owned(factors),
             bias,
@@ -924,9 +948,14 @@ impl<'a> Order<'a> {
     /// error of an f32 dot product of length `rank` plus the bias, `≤ (rank+2)·2⁻²⁴·scale` with
     /// `scale = ‖x‖·max‖y‖ + max|b| + |q_const|`, plus two f32 ulps of the final score, so
     /// that scores separated by the margin stay strictly ordered once rounded to f32. Taken
-    /// four times over.
+    /// four times over. Infinite (nothing is pruned) when the scale is not finite or so large
+    /// that an f32 sum could overflow.
     fn margin(&self, qn: f64, q_const: f64, rank: usize) -> f64 {
         let scale = qn * self.norm_max + self.bias_abs_max + q_const.abs();
+        // Beyond 1e30 (or NaN) an f32 partial sum might overflow: no bound, no pruning.
+        if scale.is_nan() || scale > 1e30 {
+            return f64::INFINITY;
+        }
         scale * (rank as f64 + 4.0) * f64::powi(2.0, -22)
     }
 
@@ -943,6 +972,23 @@ impl<'a> Order<'a> {
     }
 }
 
+/// One batch ranking: everything a task needs to score a group of queries.
+struct Batch<'a> {
+    query: &'a Side<'a>,
+    target: &'a Side<'a>,
+    /// The global bias μ (0 without biases).
+    global: f64,
+    view: View<'a>,
+    order: Order<'a>,
+    /// Each query's excluded (seen) targets, sorted rows; `None` when nothing is excluded.
+    exclude: Option<&'a Csr>,
+    opts: &'a RecommendOptions<'a>,
+    /// Candidates kept per query for exact rescoring.
+    kk: usize,
+    /// Queries per matrix product.
+    block: usize,
+}
+
 /// Batch top-N: `queries` are query-side indices; targets ranked for each; `exclude` holds
 /// each query's seen targets (sorted rows).
 fn batch(
@@ -954,6 +1000,21 @@ fn batch(
     opts: &RecommendOptions<'_>,
     sink: &mut dyn FnMut(u32, Recommendations) -> Result<()>,
 ) -> Result<()> {
+    batch_shaped(query, target, global, queries, exclude, opts, SHAPE, sink)
+}
+
+/// [`batch`] with the work cut by `shape`.
+#[allow(clippy::too_many_arguments)]
+fn batch_shaped(
+    query: &Side<'_>,
+    target: &Side<'_>,
+    global: f64,
+    queries: &[u32],
+    exclude: Option<&Csr>,
+    opts: &RecommendOptions<'_>,
+    shape: Shape,
+    sink: &mut dyn FnMut(u32, Recommendations) -> Result<()>,
+) -> Result<()> {
     check_n(opts.n)?;
     let n_query = query.factors.rows();
     if let Some(&bad) = queries.iter().find(|&&q| q as usize >= n_query) {
@@ -961,182 +1022,205 @@ fn batch(
     }
     let view = View::new(target.factors.rows(), opts);
     let vlen = view.len();
-    let prune = queries.len() >= PRUNE_MIN_QUERIES;
-    let order = Order::new(target, &view, opts.candidates.is_some(), prune);
-    let kk = opts.n.saturating_add(16 + opts.n / 4).min(vlen);
-
+    let prune = queries.len() >= shape.prune_min;
+    let order = Order::new(target, &view, shape.tile, prune);
+    let b = Batch {
+        query,
+        target,
+        global,
+        view,
+        order,
+        exclude: exclude.filter(|_| !opts.include_seen),
+        opts,
+        kk: opts.n.saturating_add(16 + opts.n / 4).min(vlen),
+        block: shape.block.max(1),
+    };
     let threads = rayon::current_num_threads().max(1);
     let pool: Vec<Mutex<Scratch>> = (0..threads).map(|_| Mutex::new(Scratch::default())).collect();
-    // A task scores a group of queries: one block without pruning; with pruning, a group
-    // large enough that the queries still active after a few tiles fill whole blocks.
-    let group = if prune { tmp_group() } else { BLOCK };
-    let chunk = group * if prune { 2 } else { 8 } * threads;
-    for part in queries.chunks(chunk) {
-        let results: Vec<Vec<Recommendations>> = part
-            .par_chunks(group)
-            .map(|block| {
-                let slot = rayon::current_thread_index().unwrap_or(0) % pool.len();
-                let mut guard = match pool[slot].lock() {
-                    Ok(g) => g,
-                    Err(p) => p.into_inner(),
-                };
-                let s = &mut *guard;
-                score_block(query, target, global, &order, &view, block, exclude, opts, kk, s)
-            })
-            .collect();
-        for (q, r) in part.iter().zip(results.into_iter().flatten()) {
-            sink(*q, r)?;
-        }
-    }
-    Ok(())
-}
-
-fn envv(k: &str, d: usize) -> usize { std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d) }
-fn tmp_tile() -> usize { static V: std::sync::OnceLock<usize> = std::sync::OnceLock::new(); *V.get_or_init(|| envv("ALT_TILE", TILE)) }
-fn tmp_block() -> usize { static V: std::sync::OnceLock<usize> = std::sync::OnceLock::new(); *V.get_or_init(|| envv("ALT_BLOCK", BLOCK)) }
-fn tmp_group() -> usize { static V: std::sync::OnceLock<usize> = std::sync::OnceLock::new(); *V.get_or_init(|| envv("ALT_GROUP", GROUP)) }
-/// TEMP stats
-pub static PAIRS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// Scores one block of queries (see [`batch`] and [`Order`]).
-#[allow(clippy::too_many_arguments)]
-    #[inline(never)]
-fn score_block(
-    query: &Side<'_>,
-    target: &Side<'_>,
-    global: f64,
-    order: &Order<'_>,
-    view: &View<'_>,
-    block: &[u32],
-    exclude: Option<&Csr>,
-    opts: &RecommendOptions<'_>,
-    kk: usize,
-    s: &mut Scratch,
-) -> Vec<Recommendations> {
-    let rank = query.factors.rank();
-    let vlen = view.len();
-    let b = block.len();
-    let seen_of = |q: u32| match exclude {
-        Some(m) if !opts.include_seen => m.row(q as usize).0,
-        _ => &[][..],
-    };
-    s.queries.clear();
-    s.norms.clear();
-    s.margins.clear();
-    for &q in block {
-        let x = query.factors.row(q as usize);
-        s.queries.extend_from_slice(x);
-        if order.perm.is_some() {
-            let qn = norm64(x);
-            s.norms.push(qn);
-            s.margins.push(order.margin(qn, global + query.bias(q), rank));
-        }
-    }
-    s.active.clear();
-    s.active.extend(0..b as u32);
-    if s.sel.len() < b {
-        s.sel.resize_with(b, Selector::default);
-    }
-    for sel in &mut s.sel[..b] {
-        sel.reset();
-    }
-    s.scores.resize(tmp_tile() * tmp_block().min(b), 0.0);
-    let mut t0 = 0;
-    while t0 < vlen && !s.active.is_empty() {
-        let na = s.active.len();
-        let tl = tmp_tile().min(vlen - t0);
-        let rest = t0 + tl;
-        let tile = &order.factors[t0 * rank..rest * rank];
-        let lhs = if order.perm.is_some() {
-            MatRef::from_column_major_slice(tile, tl, rank)
-        } else {
-            MatRef::from_row_major_slice(tile, tl, rank)
+    let run = |g: &[u32]| {
+        let slot = rayon::current_thread_index().unwrap_or(0) % pool.len();
+        let mut guard = match pool[slot].lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
         };
-        PAIRS.fetch_add((tl * na) as u64, std::sync::atomic::Ordering::Relaxed);
-        // Active queries are compacted in place: position `keep ≤ a` is rewritten only after
-        // the product that read it.
-        let mut keep = 0usize;
-        for a0 in (0..na).step_by(tmp_block()) {
-            let nb = tmp_block().min(na - a0);
-            {
-                let rhs = MatRef::from_column_major_slice(
-                    &s.queries[a0 * rank..(a0 + nb) * rank],
-                    rank,
-                    nb,
-                );
-                let dst = MatMut::from_column_major_slice_mut(&mut s.scores[..tl * nb], tl, nb);
-                faer::linalg::matmul::matmul(dst, Accum::Replace, lhs, rhs, 1.0f32, Par::Seq);
+        b.score_group(g, &mut guard)
+    };
+    let group = if prune { shape.group.max(1) } else { b.block };
+    if queries.len() <= group || rayon::current_thread_index().is_some() {
+        // One group, or called from inside the pool (where the stream below would block a
+        // worker): parts scored in parallel, each handed to `sink` once complete.
+        for part in queries.chunks(group * 4 * threads) {
+            let results: Vec<Vec<Recommendations>> = part.par_chunks(group).map(run).collect();
+            for (q, r) in part.iter().zip(results.into_iter().flatten()) {
+                sink(*q, r)?;
             }
-            for a in a0..a0 + nb {
-                let j = s.active[a] as usize;
-                let Some(&q) = block.get(j) else { continue };
-                let col = &mut s.scores[(a - a0) * tl..(a - a0 + 1) * tl];
-                if let Some(vb) = &order.bias {
-                    for (c, &bb) in col.iter_mut().zip(&vb[t0..rest]) {
-                        *c += bb;
-                    }
-                }
-                let seen = seen_of(q);
-                let skip = |v: u32| {
-                    let t = view.orig(v);
-                    view.filtered(t) || seen.binary_search(&t).is_ok()
-                };
-                let Some(sel) = s.sel.get_mut(j) else { continue };
-                let stop = match &order.perm {
-                    None => {
-                        sel.feed(col, t0 as u32, kk, &skip);
-                        false
-                    }
-                    Some(perm) => {
-                        sel.feed_indexed(col, &perm[t0..rest], kk, &skip);
-                        rest < vlen && {
-                            let qn = s.norms.get(j).copied().unwrap_or(f64::INFINITY);
-                            let margin = s.margins.get(j).copied().unwrap_or(f64::INFINITY);
-                            let bar = order.rest_bound(rest, qn) + margin;
-                            sel.count_above(bar) >= opts.n
+        }
+        return Ok(());
+    }
+    // Groups are scored by tasks of the pool while this thread hands the finished ones to
+    // `sink` in input order, so that writing the output overlaps the scoring.
+    let groups: Vec<&[u32]> = queries.chunks(group).collect();
+    let cancel = AtomicBool::new(false);
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Vec<Recommendations>)>();
+    let mut result = Ok(());
+    rayon::in_place_scope(|scope| {
+        for (gi, &g) in groups.iter().enumerate() {
+            let (tx, run, cancel) = (tx.clone(), &run, &cancel);
+            scope.spawn(move |_| {
+                let r = if cancel.load(AtomicOrdering::Relaxed) { Vec::new() } else { run(g) };
+                let _ = tx.send((gi, r));
+            });
+        }
+        drop(tx);
+        let mut held = std::collections::BTreeMap::new();
+        let mut next = 0usize;
+        for (gi, r) in rx.iter() {
+            held.insert(gi, r);
+            while let Some(r) = held.remove(&next) {
+                if result.is_ok() {
+                    let g = groups.get(next).copied().unwrap_or(&[]);
+                    for (q, rec) in g.iter().zip(r) {
+                        if let Err(e) = sink(*q, rec) {
+                            result = Err(e);
+                            cancel.store(true, AtomicOrdering::Relaxed);
+                            break;
                         }
                     }
-                };
-                if !stop {
-                    s.active[keep] = j as u32;
-                    if keep != a {
-                        s.queries.copy_within(a * rank..(a + 1) * rank, keep * rank);
-                    }
-                    keep += 1;
                 }
+                next += 1;
             }
         }
-        s.active.truncate(keep);
-        t0 = rest;
-    }
-    let mut out = Vec::with_capacity(b);
-    for (j, &q) in block.iter().enumerate() {
-        let seen = seen_of(q);
-        let cand = s.sel.get_mut(j).map(|sel| sel.finish(kk)).unwrap_or(&[]);
-        let qv = query.factors.row(q as usize);
-        let q_const = global + query.bias(q);
-        // When pruning, a candidate whose f32 score is below the N-th best by more than the
-        // margin cannot reach the top N (see [`Order::margin`]): it is not rescored.
-        // (NaN scores are always rescored.)
-        let low = match (&order.perm, cand.get(opts.n.saturating_sub(1))) {
-            (Some(_), Some(&(_, nth))) => {
-                f64::from(nth) - s.margins.get(j).copied().unwrap_or(f64::INFINITY)
+    });
+    result
+}
+
+impl Batch<'_> {
+    /// Ranks the targets for one group of queries (see [`batch`] and [`Order`]).
+    fn score_group(&self, group: &[u32], s: &mut Scratch) -> Vec<Recommendations> {
+        let (order, view, opts, kk) = (&self.order, &self.view, self.opts, self.kk);
+        let rank = self.query.factors.rank();
+        let vlen = view.len();
+        let b = group.len();
+        let seen_of = |q: u32| self.exclude.map_or(&[][..], |m| m.row(q as usize).0);
+        s.queries.clear();
+        s.norms.clear();
+        s.margins.clear();
+        for &q in group {
+            let x = self.query.factors.row(q as usize);
+            s.queries.extend_from_slice(x);
+            if order.perm.is_some() {
+                let qn = norm64(x);
+                s.norms.push(qn);
+                s.margins.push(order.margin(qn, self.global + self.query.bias(q), rank));
             }
-            _ => f64::NEG_INFINITY,
-        };
-        let mut items: Vec<(u32, f32)> = cand
-            .iter()
-            .filter(|p| !(f64::from(p.1) < low))
-            .map(|&(v, _)| {
-                let t = view.orig(v);
-                (t, exact(qv, q_const, target, t))
-            })
-            .collect();
-        items.sort_unstable_by(better);
-        items.truncate(opts.n);
-        out.push(Recommendations { items, eligible: view.eligible(seen) });
+        }
+        s.active.clear();
+        s.active.extend(0..b as u32);
+        if s.sel.len() < b {
+            s.sel.resize_with(b, Selector::default);
+        }
+        for sel in &mut s.sel[..b] {
+            sel.reset();
+        }
+        s.scores.resize(order.tile * self.block.min(b), 0.0);
+        let mut t0 = 0;
+        while t0 < vlen && !s.active.is_empty() {
+            let na = s.active.len();
+            let tl = order.tile.min(vlen - t0);
+            let rest = t0 + tl;
+            let tile = &order.factors[t0 * rank..rest * rank];
+            let lhs = if order.perm.is_some() {
+                MatRef::from_column_major_slice(tile, tl, rank)
+            } else {
+                MatRef::from_row_major_slice(tile, tl, rank)
+            };
+            s.scored += (tl * na) as u64;
+            // Active queries are compacted in place: position `keep ≤ a` is rewritten only
+            // after the product that read it.
+            let mut keep = 0usize;
+            for a0 in (0..na).step_by(self.block) {
+                let nb = self.block.min(na - a0);
+                {
+                    let rhs = MatRef::from_column_major_slice(
+                        &s.queries[a0 * rank..(a0 + nb) * rank],
+                        rank,
+                        nb,
+                    );
+                    let dst = MatMut::from_column_major_slice_mut(&mut s.scores[..tl * nb], tl, nb);
+                    faer::linalg::matmul::matmul(dst, Accum::Replace, lhs, rhs, 1.0f32, Par::Seq);
+                }
+                for a in a0..a0 + nb {
+                    let j = s.active[a] as usize;
+                    let Some(&q) = group.get(j) else { continue };
+                    let col = &mut s.scores[(a - a0) * tl..(a - a0 + 1) * tl];
+                    if let Some(vb) = &order.bias {
+                        for (c, &bb) in col.iter_mut().zip(&vb[t0..rest]) {
+                            *c += bb;
+                        }
+                    }
+                    let seen = seen_of(q);
+                    let skip = |v: u32| {
+                        let t = view.orig(v);
+                        view.filtered(t) || seen.binary_search(&t).is_ok()
+                    };
+                    let Some(sel) = s.sel.get_mut(j) else { continue };
+                    let stop = match &order.perm {
+                        None => {
+                            sel.feed(col, t0 as u32, kk, &skip);
+                            false
+                        }
+                        Some(perm) => {
+                            sel.feed_indexed(col, &perm[t0..rest], kk, &skip);
+                            rest < vlen && {
+                                let qn = s.norms.get(j).copied().unwrap_or(f64::INFINITY);
+                                let margin = s.margins.get(j).copied().unwrap_or(f64::INFINITY);
+                                let bar = order.rest_bound(rest, qn) + margin;
+                                sel.count_above(bar) >= opts.n
+                            }
+                        }
+                    };
+                    if !stop {
+                        s.active[keep] = j as u32;
+                        if keep != a {
+                            s.queries.copy_within(a * rank..(a + 1) * rank, keep * rank);
+                        }
+                        keep += 1;
+                    }
+                }
+            }
+            s.active.truncate(keep);
+            t0 = rest;
+        }
+        let mut out = Vec::with_capacity(b);
+        for (j, &q) in group.iter().enumerate() {
+            let seen = seen_of(q);
+            let cand = s.sel.get_mut(j).map(|sel| sel.finish(kk)).unwrap_or(&[]);
+            let qv = self.query.factors.row(q as usize);
+            let q_const = self.global + self.query.bias(q);
+            // When pruning, a candidate whose f32 score is below the N-th best by more than
+            // the margin cannot reach the top N (see [`Order::margin`]): it is not rescored.
+            // NaN scores always are.
+            let low = match (&order.perm, cand.get(opts.n.saturating_sub(1))) {
+                (Some(_), Some(&(_, nth))) => {
+                    f64::from(nth) - s.margins.get(j).copied().unwrap_or(f64::INFINITY)
+                }
+                _ => f64::NEG_INFINITY,
+            };
+            let low = if low.is_nan() { f64::NEG_INFINITY } else { low };
+            let mut items: Vec<(u32, f32)> = cand
+                .iter()
+                .filter(|p| p.1.is_nan() || f64::from(p.1) >= low)
+                .map(|&(v, _)| {
+                    let t = view.orig(v);
+                    (t, exact(qv, q_const, self.target, t))
+                })
+                .collect();
+            items.sort_unstable_by(better);
+            items.truncate(opts.n);
+            out.push(Recommendations { items, eligible: view.eligible(seen) });
+        }
+        out
     }
-    out
 }
 
 /// Top-N items for each user index in `users`, in order (Spark's `recommendForAllUsers` with
@@ -1436,6 +1520,262 @@ mod tests {
                 let want = naive(&m, u, &opts);
                 prop_assert_eq!(&r, &want);
                 prop_assert_eq!(&recommend_user(&m, u, &opts).unwrap(), &want);
+            }
+        }
+    }
+
+    /// A model with `nu` users, `ni` items and rank `k` whose item norms spread over a wide
+    /// range (so that pruning has something to prune). `exact_values`: small multiples of
+    /// powers of two, so that every score is exact in f32 and ties are real ties.
+    fn spread_model(
+        nu: usize,
+        ni: usize,
+        k: usize,
+        seed: u64,
+        exact_values: bool,
+        biases: bool,
+    ) -> Model {
+        let mut x = seed | 1;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x >> 11
+        };
+        let mut val = |scale: f32| -> f32 {
+            let r = next();
+            if exact_values {
+                ((r % 7) as f32 - 3.0) * scale
+            } else {
+                ((r % 1_000_000) as f32 / 500_000.0 - 1.0) * scale
+            }
+        };
+        let uf: Vec<f32> = (0..nu * k).map(|_| val(1.0)).collect();
+        let mut itf = Vec::with_capacity(ni * k);
+        for i in 0..ni {
+            let scale = [4.0, 2.0, 1.0, 0.5, 0.25, 0.125][(i * 7 + 3) % 6];
+            for _ in 0..k {
+                itf.push(val(scale));
+            }
+        }
+        let seen: Vec<(u32, u32)> = (0..nu as u32)
+            .flat_map(|u| (0..ni as u32).map(move |i| (u, i)))
+            .filter(|&(u, i)| (u * 31 + i * 17) % 5 == 0)
+            .collect();
+        let mut m = model(nu, ni, k, uf, itf, &seen);
+        if biases {
+            m.biases = Some(Biases {
+                global: val(1.0),
+                user: (0..nu).map(|_| val(0.5)).collect(),
+                item: (0..ni).map(|_| val(0.5)).collect(),
+            });
+        }
+        m
+    }
+
+    /// [`batch_shaped`] for users, collected.
+    fn run_shaped(
+        m: &Model,
+        users: &[u32],
+        opts: &RecommendOptions<'_>,
+        shape: Shape,
+    ) -> Result<Vec<(u32, Recommendations)>> {
+        let (q, t, global) = sides(m, true);
+        let mut got = Vec::new();
+        batch_shaped(&q, &t, global, users, Some(&m.seen), opts, shape, &mut |u, r| {
+            got.push((u, r));
+            Ok(())
+        })?;
+        Ok(got)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+        #[test]
+        fn pruned_batch_equals_per_user(
+            nu in 1usize..40, ni in 1usize..70, k in 1usize..6, seed: u64,
+            exact_values: bool, biases: bool,
+            n in 1usize..14, include_seen: bool, use_filter: bool, use_cand: bool,
+            tile in 1usize..9, block in 1usize..6, group in 1usize..12,
+        ) {
+            let m = spread_model(nu, ni, k, seed, exact_values, biases);
+            let filter = IndexSet::from_indices(ni, (0..ni as u32).filter(|i| i % 5 == 1));
+            let cand = IndexSet::from_indices(ni, (0..ni as u32).filter(|i| i % 3 != 0));
+            let opts = RecommendOptions {
+                n, include_seen,
+                filter: use_filter.then_some(&filter),
+                candidates: use_cand.then_some(&cand),
+            };
+            let users: Vec<u32> = (0..nu as u32).rev().collect();
+            let pruned = Shape { tile, block, group, prune_min: 0 };
+            let plain = Shape { prune_min: usize::MAX, ..pruned };
+            let got = run_shaped(&m, &users, &opts, pruned).unwrap();
+            let unpruned = run_shaped(&m, &users, &opts, plain).unwrap();
+            prop_assert_eq!(got.len(), nu);
+            for ((u, r), (u2, r2)) in got.iter().zip(&unpruned) {
+                prop_assert_eq!(u, u2);
+                let want = recommend_user(&m, *u, &opts).unwrap();
+                prop_assert_eq!(r, &want, "user {}", u);
+                prop_assert_eq!(r2, &want, "user {} (unpruned)", u);
+                prop_assert_eq!(&naive(&m, *u, &opts), &want);
+            }
+        }
+    }
+
+    #[test]
+    fn pruning_skips_low_norm_items_and_stays_exact() {
+        // Item norms decay geometrically: a user's top 5 are among the first items visited.
+        let (nu, ni, k) = (50usize, 400usize, 4usize);
+        let mut m = spread_model(nu, ni, k, 99, false, false);
+        for i in 0..ni {
+            let scale = 0.97f32.powi(i as i32);
+            for f in m.item_factors.row_mut(i) {
+                *f *= scale;
+            }
+        }
+        let opts = RecommendOptions::top(5);
+        let (q, t, global) = sides(&m, true);
+        let view = View::new(ni, &opts);
+        let b = Batch {
+            query: &q,
+            target: &t,
+            global,
+            order: Order::new(&t, &view, 16, true),
+            view,
+            exclude: Some(&m.seen),
+            opts: &opts,
+            kk: 5 + 16 + 1,
+            block: 8,
+        };
+        let users: Vec<u32> = (0..nu as u32).collect();
+        let mut s = Scratch::default();
+        let got = b.score_group(&users, &mut s);
+        assert!(s.scored < (nu * ni / 4) as u64, "scored {} of {}", s.scored, nu * ni);
+        for (u, r) in users.iter().zip(&got) {
+            assert_eq!(r, &naive(&m, *u, &opts), "user {u}");
+        }
+    }
+
+    #[test]
+    fn pruning_with_non_finite_factors_equals_per_user() {
+        let mut m = spread_model(12, 40, 2, 3, true, false);
+        m.item_factors.row_mut(3)[0] = f32::INFINITY;
+        m.item_factors.row_mut(7)[1] = f32::NAN;
+        m.item_factors.row_mut(9)[0] = -f32::INFINITY;
+        m.user_factors.row_mut(0).fill(0.0);
+        m.user_factors.row_mut(1)[0] = f32::INFINITY;
+        let opts = RecommendOptions::top(6);
+        let users: Vec<u32> = (0..12).collect();
+        let shape = Shape { tile: 5, block: 2, group: 3, prune_min: 0 };
+        for (u, r) in run_shaped(&m, &users, &opts, shape).unwrap() {
+            let want = naive(&m, u, &opts);
+            assert_eq!(r.eligible, want.eligible);
+            assert_eq!(r.items.len(), want.items.len(), "user {u}");
+            for (a, b) in r.items.iter().zip(&want.items) {
+                assert!(a.0 == b.0 && (a.1 == b.1 || (a.1.is_nan() && b.1.is_nan())), "user {u}");
+            }
+        }
+    }
+
+    #[test]
+    fn streamed_groups_keep_input_order_and_stop_at_a_sink_error() {
+        let m = spread_model(50, 30, 3, 5, true, true);
+        let opts = RecommendOptions::top(4);
+        let users: Vec<u32> = (0..50u32).map(|u| (u * 17) % 50).collect();
+        let shape = Shape { tile: 4, block: 3, group: 4, prune_min: 0 };
+        let want: Vec<(u32, Recommendations)> =
+            users.iter().map(|&u| (u, naive(&m, u, &opts))).collect();
+        assert_eq!(run_shaped(&m, &users, &opts, shape).unwrap(), want);
+        // From inside a one-thread pool the stream is not used (it would block the worker).
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        assert_eq!(pool.install(|| run_shaped(&m, &users, &opts, shape)).unwrap(), want);
+        let (q, t, global) = sides(&m, true);
+        let mut calls = 0;
+        let r = batch_shaped(&q, &t, global, &users, Some(&m.seen), &opts, shape, &mut |_, _| {
+            calls += 1;
+            if calls == 7 { Err(Error::Invalid("stop".into())) } else { Ok(()) }
+        });
+        assert!(r.is_err());
+        assert_eq!(calls, 7);
+    }
+
+    #[test]
+    fn users_batch_with_pruning_equals_naive() {
+        // 600 users: more than one tile of targets and enough queries to prune.
+        let (nu, ni) = (600usize, 70usize);
+        let m = spread_model(nu, ni, 3, 11, true, true);
+        let opts = RecommendOptions::top(7);
+        let items: Vec<u32> = (0..ni as u32).collect();
+        let mut got = Vec::new();
+        recommend_users_batch(&m, &items, &opts, |i, r| {
+            got.push((i, r));
+            Ok(())
+        })
+        .unwrap();
+        for (i, r) in got {
+            let mut all: Vec<(u32, f32)> = (0..nu as u32)
+                .filter(|&u| !m.seen.row(u as usize).0.contains(&i))
+                .map(|u| (u, score(&m, u, i).unwrap()))
+                .collect();
+            all.sort_by(better);
+            let eligible = all.len();
+            all.truncate(opts.n);
+            assert_eq!(r, Recommendations { items: all, eligible }, "item {i}");
+        }
+    }
+
+    fn special_score() -> impl Strategy<Value = f32> {
+        prop_oneof![
+            (-3i32..3).prop_map(|x| x as f32),
+            -3f32..3.0,
+            Just(f32::NAN),
+            Just(-0.0f32),
+            Just(f32::INFINITY),
+            Just(f32::NEG_INFINITY),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn selection_keys_order_like_better(
+            a in (0u32..20, special_score()), b in (0u32..20, special_score()),
+        ) {
+            let (ka, kb) = (sel_key(a.0, a.1), sel_key(b.0, b.1));
+            prop_assert_eq!(ka.cmp(&kb), better(&a, &b).reverse());
+            prop_assert_eq!(key_index(ka), a.0);
+            let back = key_score(ka);
+            prop_assert!(back == a.1 || (back.is_nan() && a.1.is_nan()));
+        }
+
+        #[test]
+        fn selector_fed_in_any_order_equals_top_k(
+            scores in proptest::collection::vec(special_score(), 0..700),
+            k in 0usize..50,
+            skip_mod in 1u32..5,
+            piece in 1usize..300,
+            seed: u64,
+        ) {
+            let skip = |i: u32| skip_mod > 1 && i % skip_mod == 0;
+            // A pseudo-random permutation of the indices.
+            let mut order: Vec<u32> = (0..scores.len() as u32).collect();
+            let mut x = seed | 1;
+            for j in (1..order.len()).rev() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                order.swap(j, (x % (j as u64 + 1)) as usize);
+            }
+            let permuted: Vec<f32> = order.iter().map(|&i| scores[i as usize]).collect();
+            let mut sel = Selector::default();
+            sel.reset();
+            for (p, idx) in order.chunks(piece).enumerate() {
+                sel.feed_indexed(&permuted[p * piece..p * piece + idx.len()], idx, k, &skip);
+            }
+            let a = sel.finish(k).to_vec();
+            let b = crate::topk::top_k(&scores, k, skip);
+            prop_assert_eq!(a.len(), b.len());
+            for (x, y) in a.iter().zip(&b) {
+                prop_assert!(x.0 == y.0 && (x.1 == y.1 || (x.1.is_nan() && y.1.is_nan())));
             }
         }
     }

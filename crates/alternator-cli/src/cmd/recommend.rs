@@ -193,13 +193,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
 
     if a.all_users || a.users.is_some() {
-        let r = run_batch(&a, &model, meta.as_ref(), &opts);
-        if std::env::var_os("ALT_STATS").is_some() {
-            let p = alternator::recommend::PAIRS.load(std::sync::atomic::Ordering::Relaxed);
-            let tot = model.users.len() as f64 * model.items.len() as f64;
-            eprintln!("pairs scored {p} of {tot} = {:.4}", p as f64 / tot);
-        }
-        return r;
+        return run_batch(&a, &model, meta.as_ref(), &opts);
     }
 
     let mut w = a.output.open()?;

@@ -28,11 +28,20 @@
 //! cache, with a vectorised skip of chunks that cannot enter), then rescore
 //! those exactly (f64) and keep the best `N`. The result equals the one-at-a-time functions
 //! ([`recommend_user`]) unless an f32 rounding error exceeds the score gap at the margin.
-//! Blocks are fixed by position in the query list, so the output does not depend on the
-//! number of threads.
+//!
+//! From a few dozen queries on, the scorer prunes exactly: targets are visited by decreasing
+//! norm, and a query stops once `N` eligible targets beat `‖x‖·‖y‖ (+ max b)` of every target
+//! left by more than a bound on the f32 rounding error (Cauchy–Schwarz; LEMP's and FEXIPRO's
+//! length-based pruning). The targets skipped could neither enter the top `N` nor tie with it,
+//! so pruning never changes a result. On factor models, where a few popular items have large
+//! norms, it skips most of the work.
+//!
+//! Queries are cut into groups by position in the query list, and each query's result
+//! depends only on its own scores, so the output does not depend on the number of threads.
 
 use std::path::Path;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 
 use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
@@ -626,21 +635,55 @@ pub fn similar(
 const REJECT_CHUNK: usize = 64;
 
 /// Targets scored per matrix product in the batch scorer: a `TILE × BLOCK` f32 score tile
-/// (1 MiB) stays in cache between the product and the selection.
-pub const TILE: usize = 1024;
+/// (512 KiB) stays in cache between the product and the selection. With pruning, also the
+/// granularity at which a query can stop.
+pub const TILE: usize = 512;
+
+/// `(index, score)` packed into a `u64` that orders like [`better`]: larger is better.
+///
+/// The high half is the score's bits mapped to an unsigned order (NaN lowest, `-0.0` read as
+/// `+0.0`, so equal scores compare equal), the low half `u32::MAX - index` (the smaller index
+/// wins a tie).
+fn sel_key(i: u32, s: f32) -> u64 {
+    let ord = if s.is_nan() {
+        0
+    } else {
+        let b = if s == 0.0 { 0 } else { s.to_bits() };
+        if b >> 31 == 1 { !b } else { b | 0x8000_0000 }
+    };
+    (u64::from(ord) << 32) | u64::from(u32::MAX - i)
+}
+
+/// The score of a [`sel_key`] (a NaN comes back as the default NaN).
+fn key_score(key: u64) -> f32 {
+    let ord = (key >> 32) as u32;
+    if ord == 0 {
+        f32::NAN
+    } else if ord >> 31 == 1 {
+        f32::from_bits(ord & 0x7fff_ffff)
+    } else {
+        f32::from_bits(!ord)
+    }
+}
+
+/// The index of a [`sel_key`].
+fn key_index(key: u64) -> u32 {
+    u32::MAX - key as u32
+}
 
 /// Streaming top-`k` selection (the same result as [`top_k_into`] over the concatenation of
 /// everything fed), for the batch scorer, which sees each query's scores one tile at a time.
 ///
-/// Once `k` candidates are held, the `k`-th best score `t` is a bar that a later index can
-/// pass only with a score `> t` (an equal score loses the tie to the smaller index already
-/// held), so a chunk of [`REJECT_CHUNK`] scores whose maximum is `≤ t` is skipped with one
-/// vectorised max instead of a comparison per score. NaN scores sort last (as in [`better`]).
+/// Candidates are held as [`sel_key`]s. Once `k` are held, the `k`-th best is a bar: a chunk
+/// of [`REJECT_CHUNK`] scores whose maximum cannot pass it is skipped with one vectorised
+/// max instead of a comparison per score. NaN scores sort last (as in [`better`]).
 #[derive(Default)]
 struct Selector {
-    buf: Vec<(u32, f32)>,
-    /// The worst kept candidate once the buffer has been cut to `k`.
-    threshold: Option<(u32, f32)>,
+    buf: Vec<u64>,
+    /// The worst kept candidate once the buffer has been cut to `k`; entries must beat it.
+    threshold: Option<u64>,
+    /// The result of [`Selector::finish`].
+    out: Vec<(u32, f32)>,
 }
 
 impl Selector {
@@ -651,13 +694,45 @@ impl Selector {
 
     /// Feeds the scores of indices `base..base + scores.len()` (increasing across calls).
     fn feed(&mut self, scores: &[f32], base: u32, k: usize, skip: &impl Fn(u32) -> bool) {
+        let mut at = base;
+        self.feed_with(scores, k, skip, true, |c| {
+            let i = at;
+            at = at.wrapping_add(c as u32);
+            move |o| i.wrapping_add(o as u32)
+        });
+    }
+
+    /// Feeds `scores[c]` of view positions `idx[c]`, in any order (the batch scorer visits
+    /// targets by decreasing norm).
+    fn feed_indexed(&mut self, scores: &[f32], idx: &[u32], k: usize, skip: &impl Fn(u32) -> bool) {
+        let mut at = 0usize;
+        self.feed_with(scores, k, skip, false, |c| {
+            let ic = idx.get(at..at + c).unwrap_or(&[]);
+            at += c;
+            move |o| ic.get(o).copied().unwrap_or(u32::MAX)
+        });
+    }
+
+    /// The common loop: `chunk_index(len)` is called once per chunk of [`REJECT_CHUNK`]
+    /// scores and returns the index of each offset in it. With `ascending` indices a chunk
+    /// is skipped when its maximum is `≤` the bar (a later index loses a tie); otherwise only
+    /// when it is `<` the bar.
+    fn feed_with<F: Fn(usize) -> u32>(
+        &mut self,
+        scores: &[f32],
+        k: usize,
+        skip: &impl Fn(u32) -> bool,
+        ascending: bool,
+        mut chunk_index: impl FnMut(usize) -> F,
+    ) {
         if k == 0 {
             return;
         }
         let cap = k.saturating_mul(2).max(16);
-        let mut at = base;
         for chunk in scores.chunks(REJECT_CHUNK) {
-            if let Some(bar) = self.threshold.map(|t| t.1).filter(|b| !b.is_nan()) {
+            let index = chunk_index(chunk.len());
+            let mut bar = self.threshold.map_or(f32::NAN, key_score);
+            if !bar.is_nan() {
                 if let Ok(c) = <&[f32; REJECT_CHUNK]>::try_from(chunk) {
                     // `x > a ? x : a` is one packed max per 8 lanes (NaN never wins).
                     let mut acc = [f32::NEG_INFINITY; 8];
@@ -666,53 +741,252 @@ impl Selector {
                             *a = if x > *a { x } else { *a };
                         }
                     }
-                    if acc.iter().all(|&a| a <= bar) {
-                        at += chunk.len() as u32;
+                    let rejected = if ascending {
+                        acc.iter().all(|&a| a <= bar)
+                    } else {
+                        acc.iter().all(|&a| a < bar)
+                    };
+                    if rejected {
                         continue;
                     }
                 }
             }
-            for &s in chunk {
-                let i = at;
-                at += 1;
-                if let Some(t) = self.threshold {
-                    if better(&(i, s), &t) != std::cmp::Ordering::Less {
-                        continue;
-                    }
-                }
-                if skip(i) {
+            for (o, &s) in chunk.iter().enumerate() {
+                // `s < bar` settles most scores with one comparison (false when either is NaN).
+                if s < bar {
                     continue;
                 }
-                self.buf.push((i, s));
+                let i = index(o);
+                let key = sel_key(i, s);
+                if self.threshold.is_some_and(|t| key <= t) || skip(i) {
+                    continue;
+                }
+                self.buf.push(key);
                 if self.buf.len() >= cap {
-                    self.buf.select_nth_unstable_by(k - 1, better);
+                    self.buf.select_nth_unstable_by(k - 1, |a, b| b.cmp(a));
                     self.buf.truncate(k);
-                    self.threshold = self.buf.iter().copied().max_by(better);
+                    self.threshold = self.buf.last().copied();
+                    bar = self.threshold.map_or(f32::NAN, key_score);
                 }
             }
         }
     }
 
+    /// How many of the candidates held score strictly above `bar` (NaN never does).
+    fn count_above(&self, bar: f64) -> usize {
+        self.buf.iter().filter(|&&key| f64::from(key_score(key)) > bar).count()
+    }
+
     /// The `k` best fed so far, best first.
     fn finish(&mut self, k: usize) -> &[(u32, f32)] {
         if self.buf.len() > k {
-            self.buf.select_nth_unstable_by(k.max(1) - 1, better);
+            self.buf.select_nth_unstable_by(k.max(1) - 1, |a, b| b.cmp(a));
             self.buf.truncate(k);
         }
-        self.buf.sort_unstable_by(better);
-        &self.buf
+        self.buf.sort_unstable_by(|a, b| b.cmp(a));
+        self.out.clear();
+        self.out.extend(self.buf.iter().map(|&key| (key_index(key), key_score(key))));
+        &self.out
     }
 }
 
 /// Per-thread buffers of the batch scorer.
 #[derive(Default)]
 struct Scratch {
-    /// `TILE × BLOCK` scores, column-major (one contiguous column per query).
+    /// `tile × block` scores, column-major (one contiguous column per query).
     scores: Vec<f32>,
-    /// `BLOCK × rank` query factors, row-major.
+    /// `rank` factors per active query of the group, in the order of `active`.
     queries: Vec<f32>,
-    /// One streaming selection per query of the block.
+    /// Group-local positions of the queries still being scored, in the order of `queries`.
+    active: Vec<u32>,
+    /// `‖x‖` of each query of the group (f64; when pruning).
+    norms: Vec<f64>,
+    /// The rounding margin of each query of the group (see [`Order::margin`]; when pruning).
+    margins: Vec<f64>,
+    /// One streaming selection per query of the group.
     sel: Vec<Selector>,
+    /// (query, target) scores computed so far (a measure of what pruning saves).
+    scored: u64,
+}
+
+/// Below this many queries the batch scorer visits targets in view order without pruning:
+/// sorting the targets by norm costs about as much as scoring a few dozen queries.
+const PRUNE_MIN_QUERIES: usize = 64;
+
+/// Queries per task of the pruning batch scorer, scored [`BLOCK`] at a time: as queries stop,
+/// those still active in the group are packed together, so that the products stay
+/// [`BLOCK`] wide for longer.
+const GROUP: usize = 4096;
+
+/// How the batch scorer cuts its work (the constants above; tests use small ones).
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    /// Targets per tile.
+    tile: usize,
+    /// Queries per matrix product.
+    block: usize,
+    /// Queries per task when pruning (without pruning a task scores one block).
+    group: usize,
+    /// Prune from this many queries on.
+    prune_min: usize,
+}
+
+const SHAPE: Shape = Shape { tile: TILE, block: BLOCK, group: GROUP, prune_min: PRUNE_MIN_QUERIES };
+
+/// The targets of the view in the order the batch scorer visits them.
+///
+/// When pruning, targets are visited by decreasing norm `‖y‖`, so that after scoring the
+/// first `p` of them, `‖x‖·‖y_p‖ + max_{p' ≥ p} b_{p'}` bounds the score of every target not
+/// yet scored (Cauchy–Schwarz). A query stops as soon as `N` of the eligible targets it has
+/// seen beat that bound by more than the f32 rounding margin: the targets left can then
+/// neither enter its top `N` nor tie with it (an *exact* norm-bound pruning, as in LEMP or
+/// FEXIPRO's length-based pruning).
+struct Order<'a> {
+    /// Targets per tile.
+    tile: usize,
+    /// View position of each visiting position; `None` when targets are visited in view order.
+    perm: Option<Vec<u32>>,
+    /// Factors in visiting order: row-major in view order, or tile by tile column-major
+    /// (`tl × rank`) when pruning.
+    factors: std::borrow::Cow<'a, [f32]>,
+    /// Target biases in visiting order (f32, as added to the f32 scores).
+    bias: Option<Vec<f32>>,
+    /// When pruning: `rest_norm[p]` bounds `‖y‖` of every target at visiting position `≥ p`.
+    rest_norm: Vec<f64>,
+    /// When pruning with biases: `rest_bias[p]` bounds the bias of those targets.
+    rest_bias: Vec<f64>,
+    /// Largest target norm and largest `|bias|` (the scale of the rounding margin).
+    norm_max: f64,
+    bias_abs_max: f64,
+}
+
+/// `‖v‖` accumulated in f64; NaN reads as +∞ (so that it never allows a stop).
+fn norm64(v: &[f32]) -> f64 {
+    let n = dot64(v, v).sqrt();
+    if n.is_nan() { f64::INFINITY } else { n }
+}
+
+impl<'a> Order<'a> {
+    fn new(target: &'a Side<'_>, view: &View<'_>, tile: usize, prune: bool) -> Order<'a> {
+        let vlen = view.len();
+        let rank = target.factors.rank();
+        let tile = tile.max(1);
+        let bias_of = |v: u32| target.bias(view.orig(v)) as f32;
+        if !prune {
+            // View order: the factors are the model's own unless a candidate subset is given.
+            let factors = if view.candidates.is_some() {
+                let mut g = Vec::with_capacity(vlen * rank);
+                for v in 0..vlen as u32 {
+                    g.extend_from_slice(target.factors.row(view.orig(v) as usize));
+                }
+                std::borrow::Cow::Owned(g)
+            } else {
+                std::borrow::Cow::Borrowed(target.factors.as_slice())
+            };
+            let bias = target.bias.map(|_| (0..vlen as u32).map(bias_of).collect());
+            return Order {
+                tile,
+                perm: None,
+                factors,
+                bias,
+                rest_norm: Vec::new(),
+                rest_bias: Vec::new(),
+                norm_max: 0.0,
+                bias_abs_max: 0.0,
+            };
+        }
+        let norms: Vec<f64> =
+            (0..vlen as u32).map(|v| norm64(target.factors.row(view.orig(v) as usize))).collect();
+        let mut perm: Vec<u32> = (0..vlen as u32).collect();
+        perm.sort_unstable_by(|&a, &b| {
+            let (na, nb) = (norms[a as usize], norms[b as usize]);
+            nb.total_cmp(&na).then(a.cmp(&b))
+        });
+        // Each tile column-major (`tl × rank`): the product reads it without repacking.
+        let mut factors = vec![0.0f32; vlen * rank];
+        for (t0, dst) in (0..vlen).step_by(tile).zip(factors.chunks_mut((tile * rank).max(1))) {
+            let tl = tile.min(vlen - t0);
+            for (r, &v) in perm[t0..t0 + tl].iter().enumerate() {
+                let y = target.factors.row(view.orig(v) as usize);
+                for (f, &x) in y.iter().enumerate() {
+                    dst[f * tl + r] = x;
+                }
+            }
+        }
+        let bias: Option<Vec<f32>> =
+            target.bias.map(|_| perm.iter().map(|&v| bias_of(v)).collect());
+        // Suffix maxima (the norms are sorted already; the maximum keeps this robust).
+        let mut rest_norm = vec![0.0f64; vlen + 1];
+        for p in (0..vlen).rev() {
+            rest_norm[p] = rest_norm[p + 1].max(norms[perm[p] as usize]);
+        }
+        let mut rest_bias = Vec::new();
+        let mut bias_abs_max = 0.0f64;
+        if let Some(b) = &bias {
+            rest_bias = vec![f64::NEG_INFINITY; vlen + 1];
+            for p in (0..vlen).rev() {
+                let x = f64::from(b[p]);
+                let x = if x.is_nan() { f64::INFINITY } else { x };
+                rest_bias[p] = rest_bias[p + 1].max(x);
+                bias_abs_max = bias_abs_max.max(x.abs());
+            }
+        }
+        let norm_max = rest_norm[0];
+        Order {
+            tile,
+            perm: Some(perm),
+            factors: std::borrow::Cow::Owned(factors),
+            bias,
+            rest_norm,
+            rest_bias,
+            norm_max,
+            bias_abs_max,
+        }
+    }
+
+    /// A bound on the f32 rounding of a query's scores (norm `qn`, constant `q_const`): the
+    /// error of an f32 dot product of length `rank` plus the bias, `≤ (rank+2)·2⁻²⁴·scale` with
+    /// `scale = ‖x‖·max‖y‖ + max|b| + |q_const|`, plus two f32 ulps of the final score, so
+    /// that scores separated by the margin stay strictly ordered once rounded to f32. Taken
+    /// four times over. Infinite (nothing is pruned) when the scale is not finite or so large
+    /// that an f32 sum could overflow.
+    fn margin(&self, qn: f64, q_const: f64, rank: usize) -> f64 {
+        let scale = qn * self.norm_max + self.bias_abs_max + q_const.abs();
+        // Beyond 1e30 (or NaN) an f32 partial sum might overflow: no bound, no pruning.
+        if scale.is_nan() || scale > 1e30 {
+            return f64::INFINITY;
+        }
+        scale * (rank as f64 + 4.0) * f64::powi(2.0, -22)
+    }
+
+    /// The bound on the exact score (without the query constant) of every target at visiting
+    /// position `≥ p` for a query of norm `qn`.
+    fn rest_bound(&self, p: usize, qn: f64) -> f64 {
+        let n = self.rest_norm.get(p).copied().unwrap_or(f64::INFINITY);
+        let b = if self.bias.is_some() {
+            self.rest_bias.get(p).copied().unwrap_or(f64::INFINITY)
+        } else {
+            0.0
+        };
+        qn * n + b
+    }
+}
+
+/// One batch ranking: everything a task needs to score a group of queries.
+struct Batch<'a> {
+    query: &'a Side<'a>,
+    target: &'a Side<'a>,
+    /// The global bias μ (0 without biases).
+    global: f64,
+    view: View<'a>,
+    order: Order<'a>,
+    /// Each query's excluded (seen) targets, sorted rows; `None` when nothing is excluded.
+    exclude: Option<&'a Csr>,
+    opts: &'a RecommendOptions<'a>,
+    /// Candidates kept per query for exact rescoring.
+    kk: usize,
+    /// Queries per matrix product.
+    block: usize,
 }
 
 /// Batch top-N: `queries` are query-side indices; targets ranked for each; `exclude` holds
@@ -726,110 +1000,227 @@ fn batch(
     opts: &RecommendOptions<'_>,
     sink: &mut dyn FnMut(u32, Recommendations) -> Result<()>,
 ) -> Result<()> {
+    batch_shaped(query, target, global, queries, exclude, opts, SHAPE, sink)
+}
+
+/// [`batch`] with the work cut by `shape`.
+#[allow(clippy::too_many_arguments)]
+fn batch_shaped(
+    query: &Side<'_>,
+    target: &Side<'_>,
+    global: f64,
+    queries: &[u32],
+    exclude: Option<&Csr>,
+    opts: &RecommendOptions<'_>,
+    shape: Shape,
+    sink: &mut dyn FnMut(u32, Recommendations) -> Result<()>,
+) -> Result<()> {
     check_n(opts.n)?;
     let n_query = query.factors.rows();
     if let Some(&bad) = queries.iter().find(|&&q| q as usize >= n_query) {
         return Err(Error::Invalid(format!("index {bad} is out of range")));
     }
-    let rank = query.factors.rank();
     let view = View::new(target.factors.rows(), opts);
     let vlen = view.len();
-    // The view's factors (gathered when a candidate subset is given) and target biases.
-    let gathered: Option<Vec<f32>> = opts.candidates.map(|_| {
-        let mut g = Vec::with_capacity(vlen * rank);
-        for v in 0..vlen as u32 {
-            g.extend_from_slice(target.factors.row(view.orig(v) as usize));
-        }
-        g
-    });
-    let vfactors: &[f32] = gathered.as_deref().unwrap_or(target.factors.as_slice());
-    let vbias: Option<Vec<f32>> =
-        target.bias.map(|_| (0..vlen as u32).map(|v| target.bias(view.orig(v)) as f32).collect());
-    let kk = opts.n.saturating_add(16 + opts.n / 4).min(vlen);
-
+    let prune = queries.len() >= shape.prune_min;
+    let order = Order::new(target, &view, shape.tile, prune);
+    let b = Batch {
+        query,
+        target,
+        global,
+        view,
+        order,
+        exclude: exclude.filter(|_| !opts.include_seen),
+        opts,
+        kk: opts.n.saturating_add(16 + opts.n / 4).min(vlen),
+        block: shape.block.max(1),
+    };
     let threads = rayon::current_num_threads().max(1);
     let pool: Vec<Mutex<Scratch>> = (0..threads).map(|_| Mutex::new(Scratch::default())).collect();
-    let chunk = BLOCK * 8 * threads;
-    for part in queries.chunks(chunk) {
-        let results: Vec<Vec<Recommendations>> = part
-            .par_chunks(BLOCK)
-            .map(|block| {
-                let slot = rayon::current_thread_index().unwrap_or(0) % pool.len();
-                let mut guard = match pool[slot].lock() {
-                    Ok(g) => g,
-                    Err(p) => p.into_inner(),
-                };
-                let s = &mut *guard;
-                let b = block.len();
-                s.queries.clear();
-                for &q in block {
-                    s.queries.extend_from_slice(query.factors.row(q as usize));
-                }
-                if s.sel.len() < b {
-                    s.sel.resize_with(b, Selector::default);
-                }
-                for sel in &mut s.sel[..b] {
-                    sel.reset();
-                }
-                s.scores.resize(TILE * b, 0.0);
-                let rhs = MatRef::from_column_major_slice(&s.queries[..b * rank], rank, b);
-                for t0 in (0..vlen).step_by(TILE) {
-                    let tl = TILE.min(vlen - t0);
-                    let dst = MatMut::from_column_major_slice_mut(&mut s.scores[..tl * b], tl, b);
-                    let lhs = MatRef::from_row_major_slice(
-                        &vfactors[t0 * rank..(t0 + tl) * rank],
-                        tl,
-                        rank,
-                    );
-                    faer::linalg::matmul::matmul(dst, Accum::Replace, lhs, rhs, 1.0f32, Par::Seq);
-                    for (j, &q) in block.iter().enumerate() {
-                        let col = &mut s.scores[j * tl..(j + 1) * tl];
-                        if let Some(vb) = &vbias {
-                            for (c, &bb) in col.iter_mut().zip(&vb[t0..t0 + tl]) {
-                                *c += bb;
-                            }
-                        }
-                        let seen = match exclude {
-                            Some(m) if !opts.include_seen => m.row(q as usize).0,
-                            _ => &[][..],
-                        };
-                        let skip = |v: u32| {
-                            let t = view.orig(v);
-                            view.filtered(t) || seen.binary_search(&t).is_ok()
-                        };
-                        if let Some(sel) = s.sel.get_mut(j) {
-                            sel.feed(col, t0 as u32, kk, &skip);
+    let run = |g: &[u32]| {
+        let slot = rayon::current_thread_index().unwrap_or(0) % pool.len();
+        let mut guard = match pool[slot].lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        b.score_group(g, &mut guard)
+    };
+    let group = if prune { shape.group.max(1) } else { b.block };
+    if queries.len() <= group || rayon::current_thread_index().is_some() {
+        // One group, or called from inside the pool (where the stream below would block a
+        // worker): parts scored in parallel, each handed to `sink` once complete.
+        for part in queries.chunks(group * 4 * threads) {
+            let results: Vec<Vec<Recommendations>> = part.par_chunks(group).map(run).collect();
+            for (q, r) in part.iter().zip(results.into_iter().flatten()) {
+                sink(*q, r)?;
+            }
+        }
+        return Ok(());
+    }
+    // Groups are scored by tasks of the pool while this thread hands the finished ones to
+    // `sink` in input order, so that writing the output overlaps the scoring.
+    let groups: Vec<&[u32]> = queries.chunks(group).collect();
+    let cancel = AtomicBool::new(false);
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Vec<Recommendations>)>();
+    let mut result = Ok(());
+    rayon::in_place_scope(|scope| {
+        for (gi, &g) in groups.iter().enumerate() {
+            let (tx, run, cancel) = (tx.clone(), &run, &cancel);
+            scope.spawn(move |_| {
+                let r = if cancel.load(AtomicOrdering::Relaxed) { Vec::new() } else { run(g) };
+                let _ = tx.send((gi, r));
+            });
+        }
+        drop(tx);
+        let mut held = std::collections::BTreeMap::new();
+        let mut next = 0usize;
+        for (gi, r) in rx.iter() {
+            held.insert(gi, r);
+            while let Some(r) = held.remove(&next) {
+                if result.is_ok() {
+                    let g = groups.get(next).copied().unwrap_or(&[]);
+                    for (q, rec) in g.iter().zip(r) {
+                        if let Err(e) = sink(*q, rec) {
+                            result = Err(e);
+                            cancel.store(true, AtomicOrdering::Relaxed);
+                            break;
                         }
                     }
                 }
-                let mut out = Vec::with_capacity(b);
-                for (j, &q) in block.iter().enumerate() {
-                    let seen = match exclude {
-                        Some(m) if !opts.include_seen => m.row(q as usize).0,
-                        _ => &[][..],
-                    };
-                    let cand = s.sel.get_mut(j).map(|sel| sel.finish(kk)).unwrap_or(&[]);
-                    let qv = query.factors.row(q as usize);
-                    let q_const = global + query.bias(q);
-                    let mut items: Vec<(u32, f32)> = cand
-                        .iter()
-                        .map(|&(v, _)| {
-                            let t = view.orig(v);
-                            (t, exact(qv, q_const, target, t))
-                        })
-                        .collect();
-                    items.sort_unstable_by(better);
-                    items.truncate(opts.n);
-                    out.push(Recommendations { items, eligible: view.eligible(seen) });
-                }
-                out
-            })
-            .collect();
-        for (q, r) in part.iter().zip(results.into_iter().flatten()) {
-            sink(*q, r)?;
+                next += 1;
+            }
         }
+    });
+    result
+}
+
+impl Batch<'_> {
+    /// Ranks the targets for one group of queries (see [`batch`] and [`Order`]).
+    fn score_group(&self, group: &[u32], s: &mut Scratch) -> Vec<Recommendations> {
+        let (order, view, opts, kk) = (&self.order, &self.view, self.opts, self.kk);
+        let rank = self.query.factors.rank();
+        let vlen = view.len();
+        let b = group.len();
+        let seen_of = |q: u32| self.exclude.map_or(&[][..], |m| m.row(q as usize).0);
+        s.queries.clear();
+        s.norms.clear();
+        s.margins.clear();
+        for &q in group {
+            let x = self.query.factors.row(q as usize);
+            s.queries.extend_from_slice(x);
+            if order.perm.is_some() {
+                let qn = norm64(x);
+                s.norms.push(qn);
+                s.margins.push(order.margin(qn, self.global + self.query.bias(q), rank));
+            }
+        }
+        s.active.clear();
+        s.active.extend(0..b as u32);
+        if s.sel.len() < b {
+            s.sel.resize_with(b, Selector::default);
+        }
+        for sel in &mut s.sel[..b] {
+            sel.reset();
+        }
+        s.scores.resize(order.tile * self.block.min(b), 0.0);
+        let mut t0 = 0;
+        while t0 < vlen && !s.active.is_empty() {
+            let na = s.active.len();
+            let tl = order.tile.min(vlen - t0);
+            let rest = t0 + tl;
+            let tile = &order.factors[t0 * rank..rest * rank];
+            let lhs = if order.perm.is_some() {
+                MatRef::from_column_major_slice(tile, tl, rank)
+            } else {
+                MatRef::from_row_major_slice(tile, tl, rank)
+            };
+            s.scored += (tl * na) as u64;
+            // Active queries are compacted in place: position `keep ≤ a` is rewritten only
+            // after the product that read it.
+            let mut keep = 0usize;
+            for a0 in (0..na).step_by(self.block) {
+                let nb = self.block.min(na - a0);
+                {
+                    let rhs = MatRef::from_column_major_slice(
+                        &s.queries[a0 * rank..(a0 + nb) * rank],
+                        rank,
+                        nb,
+                    );
+                    let dst = MatMut::from_column_major_slice_mut(&mut s.scores[..tl * nb], tl, nb);
+                    faer::linalg::matmul::matmul(dst, Accum::Replace, lhs, rhs, 1.0f32, Par::Seq);
+                }
+                for a in a0..a0 + nb {
+                    let j = s.active[a] as usize;
+                    let Some(&q) = group.get(j) else { continue };
+                    let col = &mut s.scores[(a - a0) * tl..(a - a0 + 1) * tl];
+                    if let Some(vb) = &order.bias {
+                        for (c, &bb) in col.iter_mut().zip(&vb[t0..rest]) {
+                            *c += bb;
+                        }
+                    }
+                    let seen = seen_of(q);
+                    let skip = |v: u32| {
+                        let t = view.orig(v);
+                        view.filtered(t) || seen.binary_search(&t).is_ok()
+                    };
+                    let Some(sel) = s.sel.get_mut(j) else { continue };
+                    let stop = match &order.perm {
+                        None => {
+                            sel.feed(col, t0 as u32, kk, &skip);
+                            false
+                        }
+                        Some(perm) => {
+                            sel.feed_indexed(col, &perm[t0..rest], kk, &skip);
+                            rest < vlen && {
+                                let qn = s.norms.get(j).copied().unwrap_or(f64::INFINITY);
+                                let margin = s.margins.get(j).copied().unwrap_or(f64::INFINITY);
+                                let bar = order.rest_bound(rest, qn) + margin;
+                                sel.count_above(bar) >= opts.n
+                            }
+                        }
+                    };
+                    if !stop {
+                        s.active[keep] = j as u32;
+                        if keep != a {
+                            s.queries.copy_within(a * rank..(a + 1) * rank, keep * rank);
+                        }
+                        keep += 1;
+                    }
+                }
+            }
+            s.active.truncate(keep);
+            t0 = rest;
+        }
+        let mut out = Vec::with_capacity(b);
+        for (j, &q) in group.iter().enumerate() {
+            let seen = seen_of(q);
+            let cand = s.sel.get_mut(j).map(|sel| sel.finish(kk)).unwrap_or(&[]);
+            let qv = self.query.factors.row(q as usize);
+            let q_const = self.global + self.query.bias(q);
+            // When pruning, a candidate whose f32 score is below the N-th best by more than
+            // the margin cannot reach the top N (see [`Order::margin`]): it is not rescored.
+            // NaN scores always are.
+            let low = match (&order.perm, cand.get(opts.n.saturating_sub(1))) {
+                (Some(_), Some(&(_, nth))) => {
+                    f64::from(nth) - s.margins.get(j).copied().unwrap_or(f64::INFINITY)
+                }
+                _ => f64::NEG_INFINITY,
+            };
+            let low = if low.is_nan() { f64::NEG_INFINITY } else { low };
+            let mut items: Vec<(u32, f32)> = cand
+                .iter()
+                .filter(|p| p.1.is_nan() || f64::from(p.1) >= low)
+                .map(|&(v, _)| {
+                    let t = view.orig(v);
+                    (t, exact(qv, q_const, self.target, t))
+                })
+                .collect();
+            items.sort_unstable_by(better);
+            items.truncate(opts.n);
+            out.push(Recommendations { items, eligible: view.eligible(seen) });
+        }
+        out
     }
-    Ok(())
 }
 
 /// Top-N items for each user index in `users`, in order (Spark's `recommendForAllUsers` with
@@ -1129,6 +1520,262 @@ mod tests {
                 let want = naive(&m, u, &opts);
                 prop_assert_eq!(&r, &want);
                 prop_assert_eq!(&recommend_user(&m, u, &opts).unwrap(), &want);
+            }
+        }
+    }
+
+    /// A model with `nu` users, `ni` items and rank `k` whose item norms spread over a wide
+    /// range (so that pruning has something to prune). `exact_values`: small multiples of
+    /// powers of two, so that every score is exact in f32 and ties are real ties.
+    fn spread_model(
+        nu: usize,
+        ni: usize,
+        k: usize,
+        seed: u64,
+        exact_values: bool,
+        biases: bool,
+    ) -> Model {
+        let mut x = seed | 1;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x >> 11
+        };
+        let mut val = |scale: f32| -> f32 {
+            let r = next();
+            if exact_values {
+                ((r % 7) as f32 - 3.0) * scale
+            } else {
+                ((r % 1_000_000) as f32 / 500_000.0 - 1.0) * scale
+            }
+        };
+        let uf: Vec<f32> = (0..nu * k).map(|_| val(1.0)).collect();
+        let mut itf = Vec::with_capacity(ni * k);
+        for i in 0..ni {
+            let scale = [4.0, 2.0, 1.0, 0.5, 0.25, 0.125][(i * 7 + 3) % 6];
+            for _ in 0..k {
+                itf.push(val(scale));
+            }
+        }
+        let seen: Vec<(u32, u32)> = (0..nu as u32)
+            .flat_map(|u| (0..ni as u32).map(move |i| (u, i)))
+            .filter(|&(u, i)| (u * 31 + i * 17) % 5 == 0)
+            .collect();
+        let mut m = model(nu, ni, k, uf, itf, &seen);
+        if biases {
+            m.biases = Some(Biases {
+                global: val(1.0),
+                user: (0..nu).map(|_| val(0.5)).collect(),
+                item: (0..ni).map(|_| val(0.5)).collect(),
+            });
+        }
+        m
+    }
+
+    /// [`batch_shaped`] for users, collected.
+    fn run_shaped(
+        m: &Model,
+        users: &[u32],
+        opts: &RecommendOptions<'_>,
+        shape: Shape,
+    ) -> Result<Vec<(u32, Recommendations)>> {
+        let (q, t, global) = sides(m, true);
+        let mut got = Vec::new();
+        batch_shaped(&q, &t, global, users, Some(&m.seen), opts, shape, &mut |u, r| {
+            got.push((u, r));
+            Ok(())
+        })?;
+        Ok(got)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+        #[test]
+        fn pruned_batch_equals_per_user(
+            nu in 1usize..40, ni in 1usize..70, k in 1usize..6, seed: u64,
+            exact_values: bool, biases: bool,
+            n in 1usize..14, include_seen: bool, use_filter: bool, use_cand: bool,
+            tile in 1usize..9, block in 1usize..6, group in 1usize..12,
+        ) {
+            let m = spread_model(nu, ni, k, seed, exact_values, biases);
+            let filter = IndexSet::from_indices(ni, (0..ni as u32).filter(|i| i % 5 == 1));
+            let cand = IndexSet::from_indices(ni, (0..ni as u32).filter(|i| i % 3 != 0));
+            let opts = RecommendOptions {
+                n, include_seen,
+                filter: use_filter.then_some(&filter),
+                candidates: use_cand.then_some(&cand),
+            };
+            let users: Vec<u32> = (0..nu as u32).rev().collect();
+            let pruned = Shape { tile, block, group, prune_min: 0 };
+            let plain = Shape { prune_min: usize::MAX, ..pruned };
+            let got = run_shaped(&m, &users, &opts, pruned).unwrap();
+            let unpruned = run_shaped(&m, &users, &opts, plain).unwrap();
+            prop_assert_eq!(got.len(), nu);
+            for ((u, r), (u2, r2)) in got.iter().zip(&unpruned) {
+                prop_assert_eq!(u, u2);
+                let want = recommend_user(&m, *u, &opts).unwrap();
+                prop_assert_eq!(r, &want, "user {}", u);
+                prop_assert_eq!(r2, &want, "user {} (unpruned)", u);
+                prop_assert_eq!(&naive(&m, *u, &opts), &want);
+            }
+        }
+    }
+
+    #[test]
+    fn pruning_skips_low_norm_items_and_stays_exact() {
+        // Item norms decay geometrically: a user's top 5 are among the first items visited.
+        let (nu, ni, k) = (50usize, 400usize, 4usize);
+        let mut m = spread_model(nu, ni, k, 99, false, false);
+        for i in 0..ni {
+            let scale = 0.97f32.powi(i as i32);
+            for f in m.item_factors.row_mut(i) {
+                *f *= scale;
+            }
+        }
+        let opts = RecommendOptions::top(5);
+        let (q, t, global) = sides(&m, true);
+        let view = View::new(ni, &opts);
+        let b = Batch {
+            query: &q,
+            target: &t,
+            global,
+            order: Order::new(&t, &view, 16, true),
+            view,
+            exclude: Some(&m.seen),
+            opts: &opts,
+            kk: 5 + 16 + 1,
+            block: 8,
+        };
+        let users: Vec<u32> = (0..nu as u32).collect();
+        let mut s = Scratch::default();
+        let got = b.score_group(&users, &mut s);
+        assert!(s.scored < (nu * ni / 4) as u64, "scored {} of {}", s.scored, nu * ni);
+        for (u, r) in users.iter().zip(&got) {
+            assert_eq!(r, &naive(&m, *u, &opts), "user {u}");
+        }
+    }
+
+    #[test]
+    fn pruning_with_non_finite_factors_equals_per_user() {
+        let mut m = spread_model(12, 40, 2, 3, true, false);
+        m.item_factors.row_mut(3)[0] = f32::INFINITY;
+        m.item_factors.row_mut(7)[1] = f32::NAN;
+        m.item_factors.row_mut(9)[0] = -f32::INFINITY;
+        m.user_factors.row_mut(0).fill(0.0);
+        m.user_factors.row_mut(1)[0] = f32::INFINITY;
+        let opts = RecommendOptions::top(6);
+        let users: Vec<u32> = (0..12).collect();
+        let shape = Shape { tile: 5, block: 2, group: 3, prune_min: 0 };
+        for (u, r) in run_shaped(&m, &users, &opts, shape).unwrap() {
+            let want = naive(&m, u, &opts);
+            assert_eq!(r.eligible, want.eligible);
+            assert_eq!(r.items.len(), want.items.len(), "user {u}");
+            for (a, b) in r.items.iter().zip(&want.items) {
+                assert!(a.0 == b.0 && (a.1 == b.1 || (a.1.is_nan() && b.1.is_nan())), "user {u}");
+            }
+        }
+    }
+
+    #[test]
+    fn streamed_groups_keep_input_order_and_stop_at_a_sink_error() {
+        let m = spread_model(50, 30, 3, 5, true, true);
+        let opts = RecommendOptions::top(4);
+        let users: Vec<u32> = (0..50u32).map(|u| (u * 17) % 50).collect();
+        let shape = Shape { tile: 4, block: 3, group: 4, prune_min: 0 };
+        let want: Vec<(u32, Recommendations)> =
+            users.iter().map(|&u| (u, naive(&m, u, &opts))).collect();
+        assert_eq!(run_shaped(&m, &users, &opts, shape).unwrap(), want);
+        // From inside a one-thread pool the stream is not used (it would block the worker).
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        assert_eq!(pool.install(|| run_shaped(&m, &users, &opts, shape)).unwrap(), want);
+        let (q, t, global) = sides(&m, true);
+        let mut calls = 0;
+        let r = batch_shaped(&q, &t, global, &users, Some(&m.seen), &opts, shape, &mut |_, _| {
+            calls += 1;
+            if calls == 7 { Err(Error::Invalid("stop".into())) } else { Ok(()) }
+        });
+        assert!(r.is_err());
+        assert_eq!(calls, 7);
+    }
+
+    #[test]
+    fn users_batch_with_pruning_equals_naive() {
+        // 600 users: more than one tile of targets and enough queries to prune.
+        let (nu, ni) = (600usize, 70usize);
+        let m = spread_model(nu, ni, 3, 11, true, true);
+        let opts = RecommendOptions::top(7);
+        let items: Vec<u32> = (0..ni as u32).collect();
+        let mut got = Vec::new();
+        recommend_users_batch(&m, &items, &opts, |i, r| {
+            got.push((i, r));
+            Ok(())
+        })
+        .unwrap();
+        for (i, r) in got {
+            let mut all: Vec<(u32, f32)> = (0..nu as u32)
+                .filter(|&u| !m.seen.row(u as usize).0.contains(&i))
+                .map(|u| (u, score(&m, u, i).unwrap()))
+                .collect();
+            all.sort_by(better);
+            let eligible = all.len();
+            all.truncate(opts.n);
+            assert_eq!(r, Recommendations { items: all, eligible }, "item {i}");
+        }
+    }
+
+    fn special_score() -> impl Strategy<Value = f32> {
+        prop_oneof![
+            (-3i32..3).prop_map(|x| x as f32),
+            -3f32..3.0,
+            Just(f32::NAN),
+            Just(-0.0f32),
+            Just(f32::INFINITY),
+            Just(f32::NEG_INFINITY),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn selection_keys_order_like_better(
+            a in (0u32..20, special_score()), b in (0u32..20, special_score()),
+        ) {
+            let (ka, kb) = (sel_key(a.0, a.1), sel_key(b.0, b.1));
+            prop_assert_eq!(ka.cmp(&kb), better(&a, &b).reverse());
+            prop_assert_eq!(key_index(ka), a.0);
+            let back = key_score(ka);
+            prop_assert!(back == a.1 || (back.is_nan() && a.1.is_nan()));
+        }
+
+        #[test]
+        fn selector_fed_in_any_order_equals_top_k(
+            scores in proptest::collection::vec(special_score(), 0..700),
+            k in 0usize..50,
+            skip_mod in 1u32..5,
+            piece in 1usize..300,
+            seed: u64,
+        ) {
+            let skip = |i: u32| skip_mod > 1 && i % skip_mod == 0;
+            // A pseudo-random permutation of the indices.
+            let mut order: Vec<u32> = (0..scores.len() as u32).collect();
+            let mut x = seed | 1;
+            for j in (1..order.len()).rev() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                order.swap(j, (x % (j as u64 + 1)) as usize);
+            }
+            let permuted: Vec<f32> = order.iter().map(|&i| scores[i as usize]).collect();
+            let mut sel = Selector::default();
+            sel.reset();
+            for (p, idx) in order.chunks(piece).enumerate() {
+                sel.feed_indexed(&permuted[p * piece..p * piece + idx.len()], idx, k, &skip);
+            }
+            let a = sel.finish(k).to_vec();
+            let b = crate::topk::top_k(&scores, k, skip);
+            prop_assert_eq!(a.len(), b.len());
+            for (x, y) in a.iter().zip(&b) {
+                prop_assert!(x.0 == y.0 && (x.1 == y.1 || (x.1.is_nan() && y.1.is_nan())));
             }
         }
     }

@@ -43,7 +43,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fit = t.elapsed().as_secs_f64();
     println!("read    {:>9.3} ms ({} interactions)", read * 1e3, data.len());
     println!("to_csr  {:>9.3} ms", to_csr * 1e3);
-    println!("fit     {:>9.3} ms ({} iterations, last loss {:?})", fit * 1e3, iters, out.history.last());
+    println!(
+        "fit     {:>9.3} ms ({} iterations, last loss {:?})",
+        fit * 1e3,
+        iters,
+        out.history.last()
+    );
     let iters_ms: Vec<String> = per_iter.iter().map(|s| format!("{:.2}", s * 1e3)).collect();
     println!("per-iteration ms: {}", iters_ms.join(" "));
     Ok(())

@@ -232,6 +232,12 @@ pub fn read_interactions(path: impl AsRef<Path>, opts: &ReadOptions) -> Result<I
 
 /// Parses interactions from bytes already in memory; `path` is used in messages only.
 pub fn parse_interactions(bytes: &[u8], path: &Path, opts: &ReadOptions) -> Result<Interactions> {
+    parse_with(bytes, path, opts, true)
+}
+
+/// [`parse_interactions`]; `scan` enables the single-pass line scanner for one-byte
+/// delimiters (tests turn it off to compare it with the general splitter).
+fn parse_with(bytes: &[u8], path: &Path, opts: &ReadOptions, scan: bool) -> Result<Interactions> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes); // UTF-8 BOM
     // Skip leading blank lines to find the first line.
     let mut first_start = 0usize;
@@ -340,12 +346,14 @@ pub fn parse_interactions(bytes: &[u8], path: &Path, opts: &ReadOptions) -> Resu
         user_name: column_label(&opts.user_col, Some(user_col), &header),
         item_name: column_label(&opts.item_col, Some(item_col), &header),
         skip_invalid: opts.skip_invalid,
+        scan,
     };
 
     // Chunk the body at line boundaries and parse chunks in parallel.
     let body = &bytes[body_start..];
-    // Few, large chunks: each chunk re-interns the ids it sees, so fewer chunks is less work.
-    let target = (body.len() / (4 * rayon::current_num_threads().max(1))).max(4 << 20);
+    // About four chunks per thread for balance, but not tiny ones: each chunk has its own
+    // id tables, which the merge below walks.
+    let target = (body.len() / (4 * rayon::current_num_threads().max(1))).max(MIN_CHUNK);
     let mut bounds = vec![0usize];
     while let Some(&last) = bounds.last() {
         if last >= body.len() {
@@ -359,84 +367,99 @@ pub fn parse_interactions(bytes: &[u8], path: &Path, opts: &ReadOptions) -> Resu
         };
         bounds.push(end);
     }
-    let ranges: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
-    let newline_counts: Vec<u64> = ranges
-        .par_iter()
-        .map(|&(s, e)| memchr::memchr_iter(b'\n', &body[s..e]).count() as u64)
-        .collect();
-    let mut line_starts = Vec::with_capacity(ranges.len());
-    let mut acc = body_line0;
-    for n in &newline_counts {
-        line_starts.push(acc);
-        acc += n;
-    }
-    let chunks: Vec<Chunk> = ranges
-        .par_iter()
-        .zip(line_starts.par_iter())
-        .map(|(&(s, e), &l0)| parse_chunk(&body[s..e], l0, &spec, opts.keep_lines))
-        .collect();
+    // A quick first pass: line counts give each chunk its first line number and its own
+    // region of the output arrays (one slot per line), which it fills directly.
+    let infos: Vec<ChunkInfo> =
+        bounds.par_windows(2).map(|w| ChunkInfo::of(&body[w[0]..w[1]])).collect();
+    let body_utf8 = infos.iter().all(|c| c.text.is_some());
+    let cap: usize = infos.iter().map(|c| c.slots).sum();
+    let with_times = time_col.is_some();
+    let mut user_idx = vec![0u32; cap];
+    let mut item_idx = vec![0u32; cap];
+    let mut values = vec![0f32; cap];
+    let mut times = vec![0i64; if with_times { cap } else { 0 }];
+    let mut lines = vec![0u64; if opts.keep_lines { cap } else { 0 }];
+    let chunks: Vec<ChunkResult> = {
+        let mut out = Out {
+            users: &mut user_idx[..],
+            items: &mut item_idx[..],
+            values: &mut values[..],
+            times: &mut times[..],
+            lines: &mut lines[..],
+        };
+        let mut jobs = Vec::with_capacity(infos.len());
+        let mut line0 = body_line0;
+        for info in &infos {
+            let (head, rest) = out.split_at(info.slots);
+            jobs.push((info, line0, head));
+            out = rest;
+            line0 += info.newlines;
+        }
+        jobs.into_par_iter()
+            .map(|(info, line0, out)| parse_chunk(info, body_utf8, line0, &spec, out))
+            .collect()
+    };
 
     // Fail on the earliest error (chunks are in file order).
     if let Some(err) = chunks.iter().find_map(|c| c.error.clone()) {
         return Err(Error::Parse { path: path.into(), line: err.0, column: err.1, message: err.2 });
     }
 
-    // Merge the chunk-local id maps in file order: global first-appearance order.
-    let mut users = IdMap::new();
-    let mut items = IdMap::new();
-    let mut remaps = Vec::with_capacity(chunks.len());
-    for c in &chunks {
-        let ru: Vec<u32> = c.users.ids().map(|s| users.get_or_insert(s)).collect();
-        let ri: Vec<u32> = c.items.ids().map(|s| items.get_or_insert(s)).collect();
-        remaps.push((ru, ri));
-    }
+    // Merge the chunk-local ids in file order: global first-appearance order.
+    let (mut users, mut items) = (IdMap::new(), IdMap::new());
+    let (mut direct_users, mut direct_items) = (Vec::new(), Vec::new());
+    let remaps: Vec<(Vec<u32>, Vec<u32>)> = chunks
+        .iter()
+        .map(|c| {
+            (
+                c.users.globalize(&mut users, &mut direct_users),
+                c.items.globalize(&mut items, &mut direct_items),
+            )
+        })
+        .collect();
     if users.len() >= u32::MAX as usize || items.len() >= u32::MAX as usize {
         return Err(Error::Invalid(format!(
             "{}: more than 4 billion distinct ids",
             path.display()
         )));
     }
-    let total: usize = chunks.iter().map(|c| c.values.len()).sum();
-    let mut user_idx = vec![0u32; total];
-    let mut item_idx = vec![0u32; total];
-    let mut values = vec![0f32; total];
-    let times_valid = time_col.is_some() && chunks.iter().all(|c| c.times_ok);
-    let mut times = if times_valid { vec![0i64; total] } else { Vec::new() };
-    let mut lines = if opts.keep_lines { vec![0u64; total] } else { Vec::new() };
+    // Local to global indices, in place, chunk regions in parallel.
+    let mut regions = Vec::with_capacity(chunks.len());
     {
-        let mut u_rest = &mut user_idx[..];
-        let mut i_rest = &mut item_idx[..];
-        let mut v_rest = &mut values[..];
-        let mut t_rest = &mut times[..];
-        let mut l_rest = &mut lines[..];
+        let (mut u_rest, mut i_rest) = (&mut user_idx[..], &mut item_idx[..]);
         let mut jobs = Vec::with_capacity(chunks.len());
-        for (c, remap) in chunks.iter().zip(&remaps) {
-            let n = c.values.len();
-            let (u, ur) = u_rest.split_at_mut(n);
-            let (i, ir) = i_rest.split_at_mut(n);
-            let (v, vr) = v_rest.split_at_mut(n);
-            let (t, tr) = if times_valid { t_rest.split_at_mut(n) } else { (&mut [][..], t_rest) };
-            let (l, lr) =
-                if opts.keep_lines { l_rest.split_at_mut(n) } else { (&mut [][..], l_rest) };
-            (u_rest, i_rest, v_rest, t_rest, l_rest) = (ur, ir, vr, tr, lr);
-            jobs.push((c, remap, u, i, v, t, l));
+        let mut start = 0usize;
+        for ((c, info), (ru, ri)) in chunks.iter().zip(&infos).zip(&remaps) {
+            let (u, ur) = u_rest.split_at_mut(info.slots);
+            let (i, ir) = i_rest.split_at_mut(info.slots);
+            (u_rest, i_rest) = (ur, ir);
+            jobs.push((u, i, c.n, ru, ri));
+            regions.push((start, c.n));
+            start += info.slots;
         }
-        jobs.into_par_iter().for_each(|(c, (ru, ri), u, i, v, t, l)| {
-            for (dst, &src) in u.iter_mut().zip(&c.user_local) {
-                *dst = ru[src as usize];
+        jobs.into_par_iter().for_each(|(u, i, n, ru, ri)| {
+            for x in u.iter_mut().take(n) {
+                *x = ru.get(*x as usize).copied().unwrap_or_default();
             }
-            for (dst, &src) in i.iter_mut().zip(&c.item_local) {
-                *dst = ri[src as usize];
-            }
-            v.copy_from_slice(&c.values);
-            if !t.is_empty() {
-                t.copy_from_slice(&c.times);
-            }
-            if !l.is_empty() {
-                l.copy_from_slice(&c.lines);
+            for x in i.iter_mut().take(n) {
+                *x = ri.get(*x as usize).copied().unwrap_or_default();
             }
         });
     }
+    // Close the gaps left by blank, skipped or header lines (none in a clean file).
+    let total: usize = chunks.iter().map(|c| c.n).sum();
+    if total < cap {
+        compact(&mut user_idx, &regions, total);
+        compact(&mut item_idx, &regions, total);
+        compact(&mut values, &regions, total);
+        if with_times {
+            compact(&mut times, &regions, total);
+        }
+        if opts.keep_lines {
+            compact(&mut lines, &regions, total);
+        }
+    }
+    let times_valid = with_times && chunks.iter().all(|c| c.times_ok);
     if opts.binary || rating_col.is_none() {
         values.iter_mut().for_each(|v| *v = 1.0);
     }
@@ -616,6 +639,10 @@ impl<'a> FieldIter<'a> {
     }
 }
 
+/// Chunks are at least this long (the last one excepted), so that small files still use
+/// two threads but the per-chunk costs (id tables, merge) stay small.
+const MIN_CHUNK: usize = 256 << 10;
+
 struct LineSpec {
     delimiter: Delimiter,
     user_col: usize,
@@ -627,26 +654,115 @@ struct LineSpec {
     user_name: String,
     item_name: String,
     skip_invalid: bool,
+    /// Use [`fast_line`] where it applies (tests turn it off to compare).
+    scan: bool,
 }
 
+/// A chunk of whole lines and what a quick pass over it found.
+struct ChunkInfo<'a> {
+    bytes: &'a [u8],
+    /// The chunk as text when it is UTF-8.
+    text: Option<&'a str>,
+    /// Number of `\n`.
+    newlines: u64,
+    /// Lines that could hold an interaction: the `\n`-terminated ones and a last one
+    /// without `\n`.
+    slots: usize,
+    /// Whether a vertical tab or a non-ASCII byte occurs (see [`odd_edge`]).
+    may_be_odd: bool,
+}
+
+impl<'a> ChunkInfo<'a> {
+    fn of(bytes: &'a [u8]) -> Self {
+        let newlines = memchr::memchr_iter(b'\n', bytes).count();
+        let ascii = bytes.is_ascii();
+        ChunkInfo {
+            bytes,
+            text: std::str::from_utf8(bytes).ok(),
+            newlines: newlines as u64,
+            slots: newlines + usize::from(bytes.last().is_some_and(|&b| b != b'\n')),
+            may_be_odd: !ascii || memchr::memchr(0x0B, bytes).is_some(),
+        }
+    }
+}
+
+/// A chunk's region of the output arrays: one slot per line (`times` and `lines` are empty
+/// when not collected).
+struct Out<'a> {
+    users: &'a mut [u32],
+    items: &'a mut [u32],
+    values: &'a mut [f32],
+    times: &'a mut [i64],
+    lines: &'a mut [u64],
+}
+
+impl<'a> Out<'a> {
+    /// The first `n` slots, and the rest.
+    fn split_at(self, n: usize) -> (Out<'a>, Out<'a>) {
+        fn cut<T>(s: &mut [T], n: usize) -> (&mut [T], &mut [T]) {
+            let n = n.min(s.len()); // `times` and `lines` may be empty
+            s.split_at_mut(n)
+        }
+        let (u, ur) = cut(self.users, n);
+        let (i, ir) = cut(self.items, n);
+        let (v, vr) = cut(self.values, n);
+        let (t, tr) = cut(self.times, n);
+        let (l, lr) = cut(self.lines, n);
+        (
+            Out { users: u, items: i, values: v, times: t, lines: l },
+            Out { users: ur, items: ir, values: vr, times: tr, lines: lr },
+        )
+    }
+}
+
+/// What one chunk parsed, besides what it wrote to its [`Out`] region: the first `n` slots,
+/// with chunk-local user and item indices.
 #[derive(Default)]
-struct Chunk {
-    users: IdMap,
-    items: IdMap,
-    user_local: Vec<u32>,
-    item_local: Vec<u32>,
-    values: Vec<f32>,
-    times: Vec<i64>,
+struct ChunkResult {
+    users: LocalIds,
+    items: LocalIds,
+    n: usize,
     times_ok: bool,
-    lines: Vec<u64>,
     skipped: u64,
     skip_examples: Vec<(u64, String)>,
     error: Option<(u64, Option<String>, String)>,
 }
 
-fn parse_chunk(chunk: &[u8], line0: u64, spec: &LineSpec, keep_lines: bool) -> Chunk {
-    let mut out = Chunk { times_ok: true, ..Chunk::default() };
-    let mut st = ChunkState::default();
+/// Moves the `(start, len)` regions of `v` together, in order, and keeps the first `total`.
+fn compact<T: Copy>(v: &mut Vec<T>, regions: &[(usize, usize)], total: usize) {
+    let mut to = 0usize;
+    for &(start, len) in regions {
+        if start != to {
+            v.copy_within(start..start + len, to);
+        }
+        to += len;
+    }
+    v.truncate(total);
+}
+
+/// Parses one chunk into its output region.
+///
+/// Lines take one of three routes, which give the same fields:
+/// - the fast one, [`fast_line`], for the usual line of a UTF-8 chunk split on one byte or
+///   `::`: one pass over the bytes finds the needed fields and reads all-digit ones;
+/// - the common one: any other UTF-8 line without `"` is split into borrowed slices by
+///   [`FieldIter`], and the fields are trimmed of ASCII whitespace;
+/// - the general one: quoted lines and lines that are not UTF-8 (read as Latin-1) are
+///   decoded and split by [`FieldIter`], and the fields trimmed of any Unicode whitespace.
+///
+/// The two trims differ only on a field that starts or ends with a non-ASCII character or a
+/// vertical tab. Historically the route depended on whether the whole chunk was UTF-8, and
+/// the chunk was the whole body for files under 4 MiB; so such a line takes the general
+/// route exactly when the body (`body_utf8`) is not UTF-8, whatever the chunking.
+fn parse_chunk(
+    info: &ChunkInfo<'_>,
+    body_utf8: bool,
+    line0: u64,
+    spec: &LineSpec,
+    mut out: Out<'_>,
+) -> ChunkResult {
+    let chunk = info.bytes;
+    let mut res = ChunkResult { times_ok: true, ..ChunkResult::default() };
     let max_col = [
         Some(spec.user_col),
         Some(spec.item_col),
@@ -658,167 +774,418 @@ fn parse_chunk(chunk: &[u8], line0: u64, spec: &LineSpec, keep_lines: bool) -> C
     .max()
     .unwrap_or(0);
     let last_needed = max_col.max(spec.time_col.unwrap_or(0));
-    // Fast path: a valid UTF-8 chunk whose lines need no unquoting is split into borrowed
-    // field slices, reusing one vector; other lines go through the general splitter.
-    let utf8 = std::str::from_utf8(chunk).ok();
-    let mut spans: Vec<&str> = Vec::with_capacity(last_needed + 1);
+    let fast = info.text.zip(FastSpec::new(spec, last_needed));
+    // Whether fields must be checked for edges that only Unicode trimming removes.
+    let check_odd = info.may_be_odd && !body_utf8;
+    // With a one-byte delimiter, a line with a `"` is read by the general route; this is the
+    // position of the next `"` in the chunk (one search per quote, not per line).
+    let quotes_matter = matches!(spec.delimiter, Delimiter::Byte(_));
+    let mut next_quote =
+        if quotes_matter { memchr::memchr(b'"', chunk) } else { None }.unwrap_or(usize::MAX);
+    let mut strs: Vec<&str> = Vec::with_capacity(last_needed + 1);
     let (mut ubuf, mut ibuf, mut vbuf, mut tbuf) =
         (String::new(), String::new(), String::new(), String::new());
     let mut start = 0usize;
-    let mut k = 0u64;
+    let mut line_no = line0;
     while start <= chunk.len() {
-        let end = memchr::memchr(b'\n', &chunk[start..]).map_or(chunk.len(), |p| start + p);
-        let line_no = line0 + k;
-        k += 1;
-        let (s, e) = (start, if end > start && chunk[end - 1] == b'\r' { end - 1 } else { end });
+        let line_start = start;
+        let this_line = line_no;
+        line_no += 1;
+        let fast_line =
+            fast.as_ref().and_then(|(text, fs)| fast_line(text, line_start, fs)).filter(|l| {
+                next_quote >= l.end
+                    && !(check_odd && l.fields.iter().any(|f| odd_edge(f.as_bytes())))
+            });
+        if let Some(FastLine { end, fields, digits }) = fast_line {
+            start = end + 1;
+            let nfields = last_needed + 1;
+            if res.record(&mut out, spec, this_line, nfields, max_col, fields, digits).is_err() {
+                return res;
+            }
+            continue;
+        }
+
+        // The line is `line_start..end` (`end` at its `\n` or the chunk's end).
+        let rest = chunk.get(line_start..).unwrap_or_default();
+        let end = memchr::memchr(b'\n', rest).map_or(chunk.len(), |p| line_start + p);
         start = end + 1;
-        let raw = &chunk[s..e];
+        let quoted = next_quote < end;
+        if next_quote < start {
+            next_quote = chunk
+                .get(start..)
+                .and_then(|rest| memchr::memchr(b'"', rest))
+                .map_or(usize::MAX, |p| start + p);
+        }
+        let raw = chunk.get(line_start..end).unwrap_or_default();
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         if raw.first().is_none_or(|b| b.is_ascii_whitespace())
             && raw.iter().all(|b| b.is_ascii_whitespace())
         {
             continue;
         }
-        let quoted =
-            matches!(spec.delimiter, Delimiter::Byte(_)) && memchr::memchr(b'"', raw).is_some();
-        let nfields;
-        let fields: [&str; 4];
-        if let (Some(all), false) = (utf8, quoted) {
-            let line = &all[s..e];
-            spans.clear();
-            match spec.delimiter {
-                Delimiter::Byte(d) => {
-                    let mut from = 0;
-                    for p in memchr::memchr_iter(d, line.as_bytes()) {
-                        spans.push(&line[from..p]);
-                        from = p + 1;
-                        if spans.len() > last_needed {
-                            break;
-                        }
-                    }
-                    if spans.len() <= last_needed {
-                        spans.push(&line[from..]);
-                    }
-                }
-                _ => {
-                    let mut it = FieldIter::new(line, spec.delimiter);
-                    while let Some(std::borrow::Cow::Borrowed(f)) = it.next_field() {
-                        spans.push(f);
-                        if spans.len() > last_needed {
-                            break;
-                        }
-                    }
-                }
-            }
-            nfields = spans.len();
-            let get =
-                |c: Option<usize>| c.and_then(|c| spans.get(c)).map_or("", |f| f.trim_ascii());
-            fields = [
-                get(Some(spec.user_col)),
-                get(Some(spec.item_col)),
-                get(spec.rating_col),
-                get(spec.time_col),
-            ];
+        let common = if quoted {
+            None
         } else {
-            let text = decode(raw);
-            let mut n = 0usize;
-            let mut it = FieldIter::new(&text, spec.delimiter);
-            for b in [&mut ubuf, &mut ibuf, &mut vbuf, &mut tbuf] {
-                b.clear();
+            let line = match info.text {
+                Some(all) => all.get(line_start..line_start + raw.len()),
+                None => std::str::from_utf8(raw).ok(),
+            };
+            line.map(|line| {
+                strs.clear();
+                let mut it = FieldIter::new(line, spec.delimiter);
+                while let Some(std::borrow::Cow::Borrowed(f)) = it.next_field() {
+                    strs.push(f);
+                    if strs.len() > last_needed {
+                        break;
+                    }
+                }
+                let get =
+                    |c: Option<usize>| c.and_then(|c| strs.get(c)).map_or("", |f| f.trim_ascii());
+                let fields = [
+                    get(Some(spec.user_col)),
+                    get(Some(spec.item_col)),
+                    get(spec.rating_col),
+                    get(spec.time_col),
+                ];
+                (strs.len(), fields)
+            })
+        };
+        // See the function's documentation: only when the body is UTF-8 does ASCII trimming
+        // stand for a field that may end in other whitespace.
+        let common = common
+            .filter(|(_, fields)| !(check_odd && fields.iter().any(|f| odd_edge(f.as_bytes()))));
+        let (nfields, fields) = match common {
+            Some(c) => c,
+            None => {
+                let text = decode(raw);
+                let mut n = 0usize;
+                let mut it = FieldIter::new(&text, spec.delimiter);
+                for b in [&mut ubuf, &mut ibuf, &mut vbuf, &mut tbuf] {
+                    b.clear();
+                }
+                while let Some(f) = it.next_field() {
+                    let f = f.trim();
+                    if n == spec.user_col {
+                        ubuf.push_str(f);
+                    }
+                    if n == spec.item_col {
+                        ibuf.push_str(f);
+                    }
+                    if Some(n) == spec.rating_col {
+                        vbuf.push_str(f);
+                    }
+                    if Some(n) == spec.time_col {
+                        tbuf.push_str(f);
+                    }
+                    n += 1;
+                    if n > last_needed {
+                        break;
+                    }
+                }
+                (n, [ubuf.as_str(), ibuf.as_str(), vbuf.as_str(), tbuf.as_str()])
             }
-            while let Some(f) = it.next_field() {
-                let f = f.trim();
-                if n == spec.user_col {
-                    ubuf.push_str(f);
-                }
-                if n == spec.item_col {
-                    ibuf.push_str(f);
-                }
-                if Some(n) == spec.rating_col {
-                    vbuf.push_str(f);
-                }
-                if Some(n) == spec.time_col {
-                    tbuf.push_str(f);
-                }
-                n += 1;
-                if n > last_needed {
-                    break;
-                }
-            }
-            nfields = n;
-            fields = [ubuf.as_str(), ibuf.as_str(), vbuf.as_str(), tbuf.as_str()];
-        }
-        if st.record(&mut out, spec, line_no, nfields, max_col, fields, keep_lines).is_err() {
-            return out;
+        };
+        if res.record(&mut out, spec, this_line, nfields, max_col, fields, [None; 4]).is_err() {
+            return res;
         }
     }
-    out
+    res
 }
 
-/// Per-chunk direct tables for small integer ids (value → local index + 1), which skip hashing.
-#[derive(Default)]
-struct ChunkState {
-    direct_users: Vec<u32>,
-    direct_items: Vec<u32>,
+/// Whether `trim` could remove more than `trim_ascii` from this (ASCII-trimmed) field: it
+/// starts or ends with a vertical tab or a non-ASCII byte.
+fn odd_edge(f: &[u8]) -> bool {
+    let odd = |b: &u8| *b == 0x0B || *b >= 0x80;
+    f.first().is_some_and(odd) || f.last().is_some_and(odd)
+}
+
+/// The field separators [`fast_line`] reads: the same splits as [`FieldIter`] on a line
+/// without quotes.
+#[derive(Clone, Copy)]
+enum Sep {
+    Byte(u8),
+    DoubleColon,
+}
+
+/// What [`fast_line`] needs: the separator and the role of each column up to the last
+/// needed one (0 user, 1 item, 2 value, 3 time, [`SKIP`] unused).
+#[derive(Clone)]
+struct FastSpec {
+    sep: Sep,
+    roles: Vec<usize>,
+}
+
+/// A column [`fast_line`] passes over.
+const SKIP: usize = 4;
+
+impl FastSpec {
+    /// `None` when the fast route does not apply: other delimiters, a delimiter that could
+    /// be part of a number or a line end, or a column with two roles.
+    fn new(spec: &LineSpec, last_needed: usize) -> Option<FastSpec> {
+        let sep = match spec.delimiter {
+            Delimiter::Byte(d) if !(d.is_ascii_digit() || matches!(d, b'\n' | b'\r' | b'"')) => {
+                Sep::Byte(d)
+            }
+            Delimiter::DoubleColon => Sep::DoubleColon,
+            _ => return None,
+        };
+        if !spec.scan {
+            return None;
+        }
+        let mut roles = vec![SKIP; last_needed + 1];
+        let cols = [Some(spec.user_col), Some(spec.item_col), spec.rating_col, spec.time_col];
+        for (role, col) in cols.into_iter().enumerate() {
+            if let Some(c) = col {
+                match roles.get_mut(c) {
+                    Some(r) if *r == SKIP => *r = role,
+                    _ => return None,
+                }
+            }
+        }
+        Some(FastSpec { sep, roles })
+    }
+}
+
+/// The fast route: one pass over the line starting at `start` in a UTF-8 chunk.
+///
+/// Returns the position of the line's `\n` (or the chunk's end), the needed fields trimmed
+/// of ASCII whitespace, and the value of those that are 1 to 18 ASCII digits. `None` — the
+/// line goes to the other routes — when the line starts with whitespace (it may be blank)
+/// or has fewer fields than needed. Fields are split as [`FieldIter`] splits a line without
+/// quotes (the caller checks for quotes): the line's last field may keep a trailing `\r`,
+/// which the trim removes anyway.
+#[inline(always)]
+fn fast_line<'a>(text: &'a str, start: usize, spec: &FastSpec) -> Option<FastLine<'a>> {
+    let bytes = text.as_bytes();
+    if bytes.get(start).is_none_or(|b| b.is_ascii_whitespace()) {
+        return None;
+    }
+    let is_sep = |p: usize| match spec.sep {
+        Sep::Byte(d) => bytes.get(p) == Some(&d),
+        Sep::DoubleColon => bytes.get(p) == Some(&b':') && bytes.get(p + 1) == Some(&b':'),
+    };
+    let sep_len = match spec.sep {
+        Sep::Byte(_) => 1,
+        Sep::DoubleColon => 2,
+    };
+    let mut line = FastLine { end: 0, fields: [""; 4], digits: [None; 4] };
+    let mut p = start;
+    let last = spec.roles.len() - 1;
+    for (c, &role) in spec.roles.iter().enumerate() {
+        let field_start = p;
+        let mut value = 0u64;
+        while let Some(&b) = bytes.get(p) {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            value = value.wrapping_mul(10).wrapping_add(u64::from(d));
+            p += 1;
+        }
+        let digits_end = p;
+        while let Some(&b) = bytes.get(p) {
+            if b == b'\n' || is_sep(p) {
+                break;
+            }
+            p += 1;
+        }
+        let line_ends = !is_sep(p);
+        if role != SKIP {
+            let n = digits_end - field_start;
+            // All digits, but for a `\r` before the line's `\n`, which the trim removes.
+            let all_digits = (1..=18).contains(&n)
+                && (p == digits_end
+                    || (line_ends && p == digits_end + 1 && bytes.get(digits_end) == Some(&b'\r')));
+            let (field, digits) = if all_digits {
+                (text.get(field_start..digits_end)?, Some(value))
+            } else {
+                (text.get(field_start..p)?.trim_ascii(), None)
+            };
+            match role {
+                0 => (line.fields[0], line.digits[0]) = (field, digits),
+                1 => (line.fields[1], line.digits[1]) = (field, digits),
+                2 => (line.fields[2], line.digits[2]) = (field, digits),
+                _ => (line.fields[3], line.digits[3]) = (field, digits),
+            }
+        }
+        if c == last {
+            line.end = if line_ends {
+                p
+            } else {
+                memchr::memchr(b'\n', bytes.get(p..)?).map_or(bytes.len(), |q| p + q)
+            };
+            return Some(line);
+        }
+        if line_ends {
+            return None;
+        }
+        p += sep_len;
+    }
+    None
+}
+
+/// A line read by [`fast_line`].
+struct FastLine<'a> {
+    /// Position of the line's `\n` (or the chunk's end).
+    end: usize,
+    /// User, item, value, time (`""` for an absent column).
+    fields: [&'a str; 4],
+    /// The value of each field that is 1 to 18 ASCII digits.
+    digits: [Option<u64>; 4],
 }
 
 /// Ids that are plain decimal integers below this use a direct table instead of a hash.
 const DIRECT_LIMIT: usize = 1 << 22;
 
-/// The local index of `id`: through `direct` when it is a canonical small integer
-/// (no sign, no leading zero), else through the hash map. Both give the same numbering.
-fn intern(ids: &mut IdMap, direct: &mut Vec<u32>, id: &str) -> u32 {
-    let b = id.as_bytes();
-    let canonical = !b.is_empty()
-        && b.len() <= 7
-        && (b[0] != b'0' || b.len() == 1)
-        && b.iter().all(u8::is_ascii_digit);
-    if !canonical {
-        return ids.get_or_insert(id);
+/// The value of a canonical decimal id below [`DIRECT_LIMIT`]: 1 to 7 digits, no leading
+/// zero (so that distinct strings never share a value).
+fn small_id(b: &[u8]) -> Option<usize> {
+    if b.is_empty() || b.len() > 7 || (b.len() > 1 && b.first() == Some(&b'0')) {
+        return None;
     }
-    let n = b.iter().fold(0usize, |acc, &d| acc * 10 + usize::from(d - b'0'));
-    if n >= DIRECT_LIMIT {
-        return ids.get_or_insert(id);
-    }
-    if let Some(&v) = direct.get(n) {
-        if v != 0 {
-            return v - 1;
+    let mut n = 0usize;
+    for &c in b {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
         }
+        n = n * 10 + usize::from(d);
     }
-    let i = ids.get_or_insert(id);
-    if n >= direct.len() {
-        direct.resize((n + 1).next_power_of_two().min(DIRECT_LIMIT), 0);
-    }
-    direct[n] = i + 1;
-    i
+    (n < DIRECT_LIMIT).then_some(n)
 }
 
-impl ChunkState {
-    /// Validates one line's fields (user, item, value, time) and appends the interaction.
-    /// `Err` stops the chunk (the error is in `out.error`); skipped lines return `Ok`.
+/// `n` in decimal, written into `buf` (room for [`DIRECT_LIMIT`]'s 7 digits).
+fn decimal(mut n: usize, buf: &mut [u8; 8]) -> &str {
+    let mut k = buf.len();
+    loop {
+        k -= 1;
+        buf[k] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 || k == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[k..]).unwrap_or_default()
+}
+
+/// One chunk's ids, numbered by first appearance in the chunk. Canonical small integers
+/// (see [`small_id`]) are kept as numbers and found through a direct table; other ids go
+/// to a chunk-local [`IdMap`]. Either way an id string has one local index.
+#[derive(Default)]
+struct LocalIds {
+    order: Vec<LocalId>,
+    /// Integer value → local index + 1 (0: not seen).
+    direct: Vec<u32>,
+    strs: IdMap,
+    /// Index in `strs` → local index.
+    str_local: Vec<u32>,
+}
+
+#[derive(Clone, Copy)]
+enum LocalId {
+    Num(u32),
+    Str(u32),
+}
+
+/// `table[n]`, growing the table (zero-filled) to hold `n`.
+fn direct_slot(table: &mut Vec<u32>, n: usize) -> Option<&mut u32> {
+    if n >= table.len() {
+        table.resize((n + 1).next_power_of_two().min(DIRECT_LIMIT), 0);
+    }
+    table.get_mut(n)
+}
+
+impl LocalIds {
+    /// The local index of `id`; `digits` is its value when it is all digits (a hint that
+    /// spares reading them again).
+    fn intern(&mut self, id: &str, digits: Option<u64>) -> u32 {
+        let next = u32::try_from(self.order.len()).unwrap_or(u32::MAX);
+        let small = match digits {
+            Some(v) => {
+                let b = id.as_bytes();
+                let canonical = b.len() <= 7 && (b.len() == 1 || b.first() != Some(&b'0'));
+                (canonical && v < DIRECT_LIMIT as u64).then_some(v as usize)
+            }
+            None => small_id(id.as_bytes()),
+        };
+        if let Some(n) = small {
+            if let Some(&v) = self.direct.get(n) {
+                if v != 0 {
+                    return v - 1;
+                }
+            }
+            if let Some(slot) = direct_slot(&mut self.direct, n) {
+                *slot = next + 1;
+            }
+            self.order.push(LocalId::Num(n as u32));
+            return next;
+        }
+        let known = self.strs.len();
+        let j = self.strs.get_or_insert(id);
+        if (j as usize) < known {
+            return self.str_local.get(j as usize).copied().unwrap_or_default();
+        }
+        self.str_local.push(next);
+        self.order.push(LocalId::Str(j));
+        next
+    }
+
+    /// The global index of each local id, adding the new ones to `global` in local order;
+    /// `direct` is `global`'s integer table (value → global index + 1).
+    fn globalize(&self, global: &mut IdMap, direct: &mut Vec<u32>) -> Vec<u32> {
+        let mut buf = [0u8; 8];
+        self.order
+            .iter()
+            .map(|&id| match id {
+                LocalId::Num(n) => {
+                    let n = n as usize;
+                    match direct.get(n) {
+                        Some(&v) if v != 0 => v - 1,
+                        _ => {
+                            let g = global.get_or_insert(decimal(n, &mut buf));
+                            if let Some(slot) = direct_slot(direct, n) {
+                                *slot = g + 1;
+                            }
+                            g
+                        }
+                    }
+                }
+                LocalId::Str(j) => global.get_or_insert(self.strs.id(j).unwrap_or_default()),
+            })
+            .collect()
+    }
+}
+
+impl ChunkResult {
+    /// Validates one line's fields (user, item, value, time) and writes the interaction to
+    /// the next slot. `digits` holds the value of each field that is 1 to 18 ASCII digits
+    /// (from [`fast_line`]), which spares parsing it again. `Err` stops the chunk (the error
+    /// is in `self.error`); skipped lines return `Ok`.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn record(
         &mut self,
-        out: &mut Chunk,
+        out: &mut Out<'_>,
         spec: &LineSpec,
         line_no: u64,
         nfields: usize,
         max_col: usize,
         [user, item, value, time]: [&str; 4],
-        keep_lines: bool,
+        digits: [Option<u64>; 4],
     ) -> Result<(), ()> {
-        let fail = |col: Option<String>, msg: String, out: &mut Chunk| -> Result<(), ()> {
+        let fail = |col: Option<String>, msg: String, res: &mut ChunkResult| -> Result<(), ()> {
             if spec.skip_invalid {
-                out.skipped += 1;
-                if out.skip_examples.len() < SKIP_EXAMPLES {
+                res.skipped += 1;
+                if res.skip_examples.len() < SKIP_EXAMPLES {
                     let what = match &col {
                         Some(c) => format!("column {c}: {msg}"),
                         None => msg,
                     };
-                    out.skip_examples.push((line_no, what));
+                    res.skip_examples.push((line_no, what));
                 }
                 Ok(())
             } else {
-                out.error = Some((line_no, col, msg));
+                res.error = Some((line_no, col, msg));
                 Err(())
             }
         };
@@ -829,62 +1196,144 @@ impl ChunkState {
                 spec.delimiter.name(),
                 max_col
             );
-            return fail(None, msg, out);
+            return fail(None, msg, self);
         }
         if user.is_empty() {
-            return fail(Some(spec.user_name.clone()), "empty user id".into(), out);
+            return fail(Some(spec.user_name.clone()), "empty user id".into(), self);
         }
         if item.is_empty() {
-            return fail(Some(spec.item_name.clone()), "empty item id".into(), out);
+            return fail(Some(spec.item_name.clone()), "empty item id".into(), self);
         }
-        let value = match spec.rating_col {
-            None => 1.0,
-            Some(_) => match value.parse::<f32>() {
+        let value = match (spec.rating_col, digits[2]) {
+            (None, _) => 1.0,
+            // As `parse_f32_fast` reads an integer: exact in an `f64` (< 10^15), one rounding.
+            (Some(_), Some(m)) if value.len() <= 15 => m as f64 as f32,
+            (Some(_), _) => match parse_f32(value) {
                 Ok(v) if v.is_finite() => v,
                 Ok(v) => {
                     let msg = format!("value {v} is not finite; ratings must be finite numbers");
-                    return fail(spec.rating_name.clone(), msg, out);
+                    return fail(spec.rating_name.clone(), msg, self);
                 }
                 Err(_) => {
                     return fail(
                         spec.rating_name.clone(),
                         format!("{value:?} is not a number"),
-                        out,
+                        self,
                     );
                 }
             },
         };
         let mut t = 0i64;
         if let Some(tc) = spec.time_col {
-            match if nfields > tc { parse_time(time) } else { None } {
+            let parsed = match digits[3] {
+                Some(v) => Some(v as i64), // at most 18 digits: as `parse_time` reads them
+                None if nfields > tc => parse_time(time),
+                None => None,
+            };
+            match parsed {
                 Some(v) => t = v,
                 None if spec.time_required => {
                     return fail(
                         Some(tc.to_string()),
                         format!("timestamp {time:?} is not a number"),
-                        out,
+                        self,
                     );
                 }
-                None => out.times_ok = false,
+                None => self.times_ok = false,
             }
         }
-        let u = intern(&mut out.users, &mut self.direct_users, user);
-        let i = intern(&mut out.items, &mut self.direct_items, item);
-        out.user_local.push(u);
-        out.item_local.push(i);
-        out.values.push(value);
-        if spec.time_col.is_some() {
-            out.times.push(t);
+        let k = self.n;
+        let u = self.users.intern(user, digits[0]);
+        let i = self.items.intern(item, digits[1]);
+        match (out.users.get_mut(k), out.items.get_mut(k), out.values.get_mut(k)) {
+            (Some(su), Some(si), Some(sv)) => (*su, *si, *sv) = (u, i, value),
+            // Cannot happen: a chunk has a slot for each of its lines.
+            _ => return fail(None, "internal error: more lines than counted".into(), self),
         }
-        if keep_lines {
-            out.lines.push(line_no);
+        if let Some(st) = out.times.get_mut(k) {
+            *st = t;
         }
+        if let Some(sl) = out.lines.get_mut(k) {
+            *sl = line_no;
+        }
+        self.n += 1;
         Ok(())
     }
 }
 
+/// Exact powers of ten: every one up to 10^22 is an `f64` without rounding.
+const POW10: [f64; 16] =
+    [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/// `s.parse::<f32>()`, bit for bit, with a fast path for plain decimals like `4`, `3.5`,
+/// `-0.722`.
+fn parse_f32(s: &str) -> Result<f32, std::num::ParseFloatError> {
+    match parse_f32_fast(s.as_bytes()) {
+        Some(v) => Ok(v),
+        None => s.parse(),
+    }
+}
+
+/// `[-]digits[.digits]` with at most 15 digits, else `None` (left to the standard parser).
+///
+/// Why this is the correctly rounded `f32`, as `str::parse` gives: the digits without the
+/// dot form an integer `m < 10^15 < 2^53`, and `10^f` (`f` ≤ 15 fraction digits) is exact
+/// too, so `m / 10^f` is one IEEE division: the `f64` nearest to the decimal value `q`.
+/// Rounding that `f64` to `f32` rounds `q` itself unless the `f64` lands exactly halfway
+/// between two `f32`s (f32 midpoints are `f64`s, and rounding to `f64` never crosses one:
+/// `q` and its `f64` are on the same side of every midpoint, or the `f64` is the midpoint).
+/// The halfway case — the 29 bits an `f32` does not keep are exactly `1 << 28` — is left to
+/// the standard parser. Values here lie between 10^-15 and 10^15, far from the `f32`
+/// subnormal and overflow ranges, so those 29 bits are the right ones to look at.
+fn parse_f32_fast(b: &[u8]) -> Option<f32> {
+    let (neg, digits) = match b.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, b),
+    };
+    let mut m = 0u64;
+    let mut ndigits = 0usize;
+    let mut frac: Option<usize> = None;
+    for &c in digits {
+        match c {
+            b'0'..=b'9' => {
+                m = m * 10 + u64::from(c - b'0');
+                ndigits += 1;
+                if ndigits > 15 {
+                    return None;
+                }
+                if let Some(f) = &mut frac {
+                    *f += 1;
+                }
+            }
+            // A dot after at least one digit (`.5` is left to the standard parser).
+            b'.' if frac.is_none() && ndigits > 0 => frac = Some(0),
+            _ => return None,
+        }
+    }
+    if ndigits == 0 {
+        return None;
+    }
+    let v = match frac {
+        // An integer: `m` is exact as an `f64`, so one rounding to `f32`.
+        None | Some(0) => m as f64 as f32,
+        Some(f) => {
+            let x = m as f64 / *POW10.get(f)?;
+            if x.to_bits() & ((1 << 29) - 1) == 1 << 28 {
+                return None;
+            }
+            x as f32
+        }
+    };
+    Some(if neg { -v } else { v })
+}
+
 /// A timestamp as an integer (seconds or any unit), or a float truncated to an integer.
 fn parse_time(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    // Fast path: up to 18 plain digits cannot overflow an i64 (what `parse::<i64>` gives).
+    if !b.is_empty() && b.len() <= 18 && b.iter().all(u8::is_ascii_digit) {
+        return Some(b.iter().fold(0i64, |acc, &d| acc * 10 + i64::from(d - b'0')));
+    }
     s.parse::<i64>()
         .ok()
         .or_else(|| s.parse::<f64>().ok().filter(|v| v.is_finite()).map(|v| v as i64))

@@ -226,8 +226,42 @@ impl Interactions {
 /// column, an empty id, a non-numeric, NaN or infinite value, an empty file, a missing path.
 pub fn read_interactions(path: impl AsRef<Path>, opts: &ReadOptions) -> Result<Interactions> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = read_file(path).map_err(|e| Error::io(path, e))?;
     parse_interactions(&bytes, path, opts)
+}
+
+/// Files from this size are read in parallel pieces.
+const PARALLEL_READ_MIN: usize = 1 << 20;
+
+/// `std::fs::read`, but a large regular file is read in parallel pieces: the kernel's copy
+/// into the buffer, and the first touch of each of its pages (costly on some virtual
+/// machines), are shared by the threads. Anything odd (a special file, a file that shrinks
+/// meanwhile, a read error) falls back to `std::fs::read`.
+fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    #[cfg(unix)]
+    {
+        use std::io::Read;
+        use std::os::unix::fs::FileExt;
+        let mut file = std::fs::File::open(path)?;
+        let meta = file.metadata()?;
+        let len = usize::try_from(meta.len()).unwrap_or(0);
+        let threads = rayon::current_num_threads();
+        if meta.is_file() && threads > 1 && len >= PARALLEL_READ_MIN {
+            let mut buf = vec![0u8; len];
+            let piece = len.div_ceil(threads);
+            let read = buf
+                .par_chunks_mut(piece)
+                .enumerate()
+                .all(|(k, dst)| file.read_exact_at(dst, (k * piece) as u64).is_ok());
+            // Then whatever was appended since, as `fs::read` would.
+            let rest = std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(len as u64))
+                .and_then(|_| file.read_to_end(&mut buf));
+            if read && rest.is_ok() {
+                return Ok(buf);
+            }
+        }
+    }
+    std::fs::read(path)
 }
 
 /// Parses interactions from bytes already in memory; `path` is used in messages only.
@@ -791,18 +825,28 @@ fn parse_chunk(
         let line_start = start;
         let this_line = line_no;
         line_no += 1;
-        let fast_line =
-            fast.as_ref().and_then(|(text, fs)| fast_line(text, line_start, fs)).filter(|l| {
-                next_quote >= l.end
-                    && !(check_odd && l.fields.iter().any(|f| odd_edge(f.as_bytes())))
-            });
-        if let Some(FastLine { end, fields, digits }) = fast_line {
-            start = end + 1;
-            let nfields = last_needed + 1;
-            if res.record(&mut out, spec, this_line, nfields, max_col, fields, digits).is_err() {
-                return res;
+        if let Some((text, fs)) = &fast {
+            if let Some(line) = fast_line(text.as_bytes(), line_start, fs) {
+                // The fields as text, trimmed (only needed off the all-digit path).
+                let fields =
+                    || line.ranges.map(|(a, b)| text.get(a..b).map_or("", str::trim_ascii));
+                let odd = check_odd && fields().iter().any(|f| odd_edge(f.as_bytes()));
+                if next_quote >= line.end && !odd {
+                    start = line.end + 1;
+                    if res.record_digits(&mut out, spec, this_line, &line, text.as_bytes()) {
+                        continue;
+                    }
+                    let nfields = last_needed + 1;
+                    let fields = fields();
+                    if res
+                        .record(&mut out, spec, this_line, nfields, max_col, fields, line.digits)
+                        .is_err()
+                    {
+                        return res;
+                    }
+                    continue;
+                }
             }
-            continue;
         }
 
         // The line is `line_start..end` (`end` at its `\n` or the chunk's end).
@@ -946,17 +990,16 @@ impl FastSpec {
     }
 }
 
-/// The fast route: one pass over the line starting at `start` in a UTF-8 chunk.
+/// The fast route: one pass over the line starting at `bytes[start]` in a UTF-8 chunk.
 ///
-/// Returns the position of the line's `\n` (or the chunk's end), the needed fields trimmed
-/// of ASCII whitespace, and the value of those that are 1 to 18 ASCII digits. `None` — the
+/// Returns the position of the line's `\n` (or the chunk's end), the byte ranges of the
+/// needed fields, and the value of those that are 1 to 18 ASCII digits. `None` — the
 /// line goes to the other routes — when the line starts with whitespace (it may be blank)
 /// or has fewer fields than needed. Fields are split as [`FieldIter`] splits a line without
 /// quotes (the caller checks for quotes): the line's last field may keep a trailing `\r`,
 /// which the trim removes anyway.
 #[inline(always)]
-fn fast_line<'a>(text: &'a str, start: usize, spec: &FastSpec) -> Option<FastLine<'a>> {
-    let bytes = text.as_bytes();
+fn fast_line(bytes: &[u8], start: usize, spec: &FastSpec) -> Option<FastLine> {
     if bytes.get(start).is_none_or(|b| b.is_ascii_whitespace()) {
         return None;
     }
@@ -968,7 +1011,7 @@ fn fast_line<'a>(text: &'a str, start: usize, spec: &FastSpec) -> Option<FastLin
         Sep::Byte(_) => 1,
         Sep::DoubleColon => 2,
     };
-    let mut line = FastLine { end: 0, fields: [""; 4], digits: [None; 4] };
+    let mut line = FastLine { end: 0, ranges: [(0, 0); 4], digits: [None; 4] };
     let mut p = start;
     let last = spec.roles.len() - 1;
     for (c, &role) in spec.roles.iter().enumerate() {
@@ -996,16 +1039,16 @@ fn fast_line<'a>(text: &'a str, start: usize, spec: &FastSpec) -> Option<FastLin
             let all_digits = (1..=18).contains(&n)
                 && (p == digits_end
                     || (line_ends && p == digits_end + 1 && bytes.get(digits_end) == Some(&b'\r')));
-            let (field, digits) = if all_digits {
-                (text.get(field_start..digits_end)?, Some(value))
+            let (range, digits) = if all_digits {
+                ((field_start, digits_end), Some(value))
             } else {
-                (text.get(field_start..p)?.trim_ascii(), None)
+                ((field_start, p), None)
             };
             match role {
-                0 => (line.fields[0], line.digits[0]) = (field, digits),
-                1 => (line.fields[1], line.digits[1]) = (field, digits),
-                2 => (line.fields[2], line.digits[2]) = (field, digits),
-                _ => (line.fields[3], line.digits[3]) = (field, digits),
+                0 => (line.ranges[0], line.digits[0]) = (range, digits),
+                1 => (line.ranges[1], line.digits[1]) = (range, digits),
+                2 => (line.ranges[2], line.digits[2]) = (range, digits),
+                _ => (line.ranges[3], line.digits[3]) = (range, digits),
             }
         }
         if c == last {
@@ -1025,12 +1068,13 @@ fn fast_line<'a>(text: &'a str, start: usize, spec: &FastSpec) -> Option<FastLin
 }
 
 /// A line read by [`fast_line`].
-struct FastLine<'a> {
+struct FastLine {
     /// Position of the line's `\n` (or the chunk's end).
     end: usize,
-    /// User, item, value, time (`""` for an absent column).
-    fields: [&'a str; 4],
-    /// The value of each field that is 1 to 18 ASCII digits.
+    /// Byte ranges of the user, item, value and time fields, before trimming (empty for an
+    /// absent column).
+    ranges: [(usize, usize); 4],
+    /// The value of each field that is 1 to 18 ASCII digits (its range is just the digits).
     digits: [Option<u64>; 4],
 }
 
@@ -1096,6 +1140,25 @@ fn direct_slot(table: &mut Vec<u32>, n: usize) -> Option<&mut u32> {
 }
 
 impl LocalIds {
+    /// The local index of the canonical small integer id `n` (see [`small_id`]).
+    #[inline(always)]
+    fn intern_small(&mut self, n: usize) -> u32 {
+        match self.direct.get(n) {
+            Some(&v) if v != 0 => v - 1,
+            _ => self.add_small(n),
+        }
+    }
+
+    #[inline(never)]
+    fn add_small(&mut self, n: usize) -> u32 {
+        let next = u32::try_from(self.order.len()).unwrap_or(u32::MAX);
+        if let Some(slot) = direct_slot(&mut self.direct, n) {
+            *slot = next + 1;
+        }
+        self.order.push(LocalId::Num(n as u32));
+        next
+    }
+
     /// The local index of `id`; `digits` is its value when it is all digits (a hint that
     /// spares reading them again).
     fn intern(&mut self, id: &str, digits: Option<u64>) -> u32 {
@@ -1109,16 +1172,7 @@ impl LocalIds {
             None => small_id(id.as_bytes()),
         };
         if let Some(n) = small {
-            if let Some(&v) = self.direct.get(n) {
-                if v != 0 {
-                    return v - 1;
-                }
-            }
-            if let Some(slot) = direct_slot(&mut self.direct, n) {
-                *slot = next + 1;
-            }
-            self.order.push(LocalId::Num(n as u32));
-            return next;
+            return self.intern_small(n);
         }
         let known = self.strs.len();
         let j = self.strs.get_or_insert(id);
@@ -1157,6 +1211,54 @@ impl LocalIds {
 }
 
 impl ChunkResult {
+    /// [`ChunkResult::record`] for the usual line from [`fast_line`]: user and item are
+    /// small canonical integers, and the value and time (when used) all digits. Such a line
+    /// passes every check in `record`, and its numbers are read as `record` reads them.
+    /// Returns false, having done nothing, for any other line.
+    #[inline(always)]
+    fn record_digits(
+        &mut self,
+        out: &mut Out<'_>,
+        spec: &LineSpec,
+        line_no: u64,
+        line: &FastLine,
+        bytes: &[u8],
+    ) -> bool {
+        let small = |role: usize| -> Option<usize> {
+            let (a, b) = line.ranges[role];
+            let v = line.digits[role]?;
+            let canonical = b - a <= 7 && (b - a == 1 || bytes.get(a) != Some(&b'0'));
+            (canonical && v < DIRECT_LIMIT as u64).then_some(v as usize)
+        };
+        let (Some(u), Some(i)) = (small(0), small(1)) else { return false };
+        let value = match (spec.rating_col, line.digits[2]) {
+            (None, _) => 1.0,
+            // As `parse_f32_fast` reads an integer: exact in an `f64` (< 10^15), one rounding.
+            (Some(_), Some(m)) if line.ranges[2].1 - line.ranges[2].0 <= 15 => m as f64 as f32,
+            _ => return false,
+        };
+        let time = match (spec.time_col, line.digits[3]) {
+            (None, _) => 0,
+            (Some(_), Some(t)) => t as i64, // at most 18 digits: as `parse_time` reads them
+            _ => return false,
+        };
+        let k = self.n;
+        let (Some(su), Some(si), Some(sv)) =
+            (out.users.get_mut(k), out.items.get_mut(k), out.values.get_mut(k))
+        else {
+            return false;
+        };
+        (*su, *si, *sv) = (self.users.intern_small(u), self.items.intern_small(i), value);
+        if let Some(st) = out.times.get_mut(k) {
+            *st = time;
+        }
+        if let Some(sl) = out.lines.get_mut(k) {
+            *sl = line_no;
+        }
+        self.n += 1;
+        true
+    }
+
     /// Validates one line's fields (user, item, value, time) and writes the interaction to
     /// the next slot. `digits` holds the value of each field that is 1 to 18 ASCII digits
     /// (from [`fast_line`]), which spares parsing it again. `Err` stops the chunk (the error

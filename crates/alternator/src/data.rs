@@ -226,42 +226,12 @@ impl Interactions {
 /// column, an empty id, a non-numeric, NaN or infinite value, an empty file, a missing path.
 pub fn read_interactions(path: impl AsRef<Path>, opts: &ReadOptions) -> Result<Interactions> {
     let path = path.as_ref();
-    let bytes = read_file(path).map_err(|e| Error::io(path, e))?;
-    parse_interactions(&bytes, path, opts)
-}
-
-/// Files from this size are read in parallel pieces.
-const PARALLEL_READ_MIN: usize = 1 << 20;
-
-/// `std::fs::read`, but a large regular file is read in parallel pieces: the kernel's copy
-/// into the buffer, and the first touch of each of its pages (costly on some virtual
-/// machines), are shared by the threads. Anything odd (a special file, a file that shrinks
-/// meanwhile, a read error) falls back to `std::fs::read`.
-fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
     #[cfg(unix)]
-    {
-        use std::io::Read;
-        use std::os::unix::fs::FileExt;
-        let mut file = std::fs::File::open(path)?;
-        let meta = file.metadata()?;
-        let len = usize::try_from(meta.len()).unwrap_or(0);
-        let threads = rayon::current_num_threads();
-        if meta.is_file() && threads > 1 && len >= PARALLEL_READ_MIN {
-            let mut buf = vec![0u8; len];
-            let piece = len.div_ceil(threads);
-            let read = buf
-                .par_chunks_mut(piece)
-                .enumerate()
-                .all(|(k, dst)| file.read_exact_at(dst, (k * piece) as u64).is_ok());
-            // Then whatever was appended since, as `fs::read` would.
-            let rest = std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(len as u64))
-                .and_then(|_| file.read_to_end(&mut buf));
-            if read && rest.is_ok() {
-                return Ok(buf);
-            }
-        }
+    if let Some(data) = stream::read(path, opts)? {
+        return Ok(data);
     }
-    std::fs::read(path)
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    parse_interactions(&bytes, path, opts)
 }
 
 /// Parses interactions from bytes already in memory; `path` is used in messages only.
@@ -269,125 +239,15 @@ pub fn parse_interactions(bytes: &[u8], path: &Path, opts: &ReadOptions) -> Resu
     parse_with(bytes, path, opts, true)
 }
 
-/// [`parse_interactions`]; `scan` enables the single-pass line scanner for one-byte
-/// delimiters (tests turn it off to compare it with the general splitter).
+/// [`parse_interactions`]; `scan` enables [`fast_line`] (tests turn it off to compare).
 fn parse_with(bytes: &[u8], path: &Path, opts: &ReadOptions, scan: bool) -> Result<Interactions> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes); // UTF-8 BOM
-    // Skip leading blank lines to find the first line.
-    let mut first_start = 0usize;
-    let mut first_line_no = 1u64;
-    loop {
-        let end =
-            memchr::memchr(b'\n', &bytes[first_start..]).map_or(bytes.len(), |p| first_start + p);
-        if trim_cr(&bytes[first_start..end]).iter().any(|b| !b.is_ascii_whitespace())
-            || end >= bytes.len()
-        {
-            break;
-        }
-        first_start = end + 1;
-        first_line_no += 1;
-    }
-    if bytes[first_start..].iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(Error::Empty {
-            path: path.into(),
-            message: "the file is empty: no interactions to read".into(),
-        });
-    }
-    let first_end =
-        memchr::memchr(b'\n', &bytes[first_start..]).map_or(bytes.len(), |p| first_start + p);
-    let first = decode(trim_cr(&bytes[first_start..first_end]));
-    let delimiter = opts.delimiter.unwrap_or_else(|| detect_delimiter(&first));
-    let first_fields = split_fields(&first, delimiter);
-
-    let any_named = [
-        Some(&opts.user_col),
-        Some(&opts.item_col),
-        opts.rating_col.as_ref(),
-        opts.time_col.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    .any(|c| matches!(c, Column::Name(_)));
-    let has_header = match opts.header {
-        Some(h) => h,
-        None if any_named => true,
-        None => {
-            let second_start = (first_end + 1).min(bytes.len());
-            let second_end = memchr::memchr(b'\n', &bytes[second_start..])
-                .map_or(bytes.len(), |p| second_start + p);
-            let second = decode(trim_cr(&bytes[second_start..second_end]));
-            looks_like_header(&first_fields, &split_fields(&second, delimiter), opts)
-        }
+    let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
+    let Some(layout) = Layout::detect(bytes, true, path, opts, scan)? else {
+        return Err(Error::Invalid(format!("{}: could not read the first lines", path.display())));
     };
-    let header: Option<Vec<String>> =
-        has_header.then(|| first_fields.iter().map(|s| s.trim().to_string()).collect());
-
-    let resolve = |c: &Column, flag: &str| -> Result<usize> {
-        match c {
-            Column::Index(i) => Ok(*i),
-            Column::Name(n) => {
-                let Some(h) = &header else {
-                    return Err(Error::param(
-                        flag,
-                        format!(
-                            "column {n:?} is named, but the file has no header line; give a 0-based position or --header"
-                        ),
-                    ));
-                };
-                h.iter().position(|x| x == n).ok_or_else(|| Error::Parse {
-                    path: path.into(),
-                    line: first_line_no,
-                    column: Some(n.clone()),
-                    message: format!(
-                        "no column named {n:?} in the header (columns: {})",
-                        h.join(", ")
-                    ),
-                })
-            }
-        }
-    };
-    let user_col = resolve(&opts.user_col, "--user-col")?;
-    let item_col = resolve(&opts.item_col, "--item-col")?;
-    let rating_col = opts.rating_col.as_ref().map(|c| resolve(c, "--rating-col")).transpose()?;
-    if user_col == item_col {
-        return Err(Error::param("--item-col", "the user and item columns must differ"));
-    }
-    let (time_col, time_required) = match &opts.time_col {
-        Some(c) => (Some(resolve(c, "--time-col")?), true),
-        None => {
-            let by_name = header.as_ref().and_then(|h| {
-                ["timestamp", "time", "ts"]
-                    .iter()
-                    .find_map(|name| h.iter().position(|x| x.eq_ignore_ascii_case(name)))
-            });
-            let guess = by_name.unwrap_or(3);
-            let used = [Some(user_col), Some(item_col), rating_col];
-            let present = first_fields.len() > guess && !used.contains(&Some(guess));
-            (present.then_some(guess), false)
-        }
-    };
-
-    let body_start = if has_header { (first_end + 1).min(bytes.len()) } else { first_start };
-    let body_line0 = if has_header { first_line_no + 1 } else { first_line_no };
-    let spec = LineSpec {
-        delimiter,
-        user_col,
-        item_col,
-        rating_col,
-        time_col,
-        time_required,
-        rating_name: opts.rating_col.as_ref().map(|c| column_label(c, rating_col, &header)),
-        user_name: column_label(&opts.user_col, Some(user_col), &header),
-        item_name: column_label(&opts.item_col, Some(item_col), &header),
-        skip_invalid: opts.skip_invalid,
-        scan,
-    };
-
-    // Chunk the body at line boundaries and parse chunks in parallel.
-    let body = &bytes[body_start..];
-    // About four chunks per thread for balance, but not tiny ones: each chunk has its own
-    // id tables, which the merge below walks.
-    let target = (body.len() / (4 * rayon::current_num_threads().max(1))).max(MIN_CHUNK);
+    // Chunk the body at line boundaries.
+    let body = bytes.get(layout.body_start..).unwrap_or_default();
+    let target = chunk_target(body.len());
     let mut bounds = vec![0usize];
     while let Some(&last) = bounds.last() {
         if last >= body.len() {
@@ -401,19 +261,225 @@ fn parse_with(bytes: &[u8], path: &Path, opts: &ReadOptions, scan: bool) -> Resu
         };
         bounds.push(end);
     }
-    // A quick first pass: line counts give each chunk its first line number and its own
-    // region of the output arrays (one slot per line), which it fills directly.
-    let infos: Vec<ChunkInfo> =
-        bounds.par_windows(2).map(|w| ChunkInfo::of(&body[w[0]..w[1]])).collect();
-    let body_utf8 = infos.iter().all(|c| c.text.is_some());
-    let cap: usize = infos.iter().map(|c| c.slots).sum();
-    let with_times = time_col.is_some();
+    let chunks: Vec<(&[u8], Option<&str>, ChunkCount)> = bounds
+        .par_windows(2)
+        .map(|w| {
+            let c = &body[w[0]..w[1]];
+            let text = std::str::from_utf8(c).ok();
+            (c, text, ChunkCount::of(c, text.is_some()))
+        })
+        .collect();
+    let counts: Vec<ChunkCount> = chunks.iter().map(|c| c.2).collect();
+    let data = assemble(&layout, path, opts, &counts, &|k, parser, out| {
+        if let Some(&(c, text, _)) = chunks.get(k) {
+            parser.feed(c, text, out);
+        }
+        true
+    })?;
+    data.ok_or_else(|| Error::Invalid(format!("{}: internal error reading chunks", path.display())))
+}
+
+/// The UTF-8 byte order mark, skipped at the start of a file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Chunks for a body of `len` bytes: about four per thread for balance, but not tiny ones
+/// (each chunk has its own id tables, which the merge walks).
+fn chunk_target(len: usize) -> usize {
+    (len / (4 * rayon::current_num_threads().max(1))).max(MIN_CHUNK)
+}
+
+/// What the first lines of a file say: delimiter, header, columns, and where the body
+/// (the interactions) starts.
+struct Layout {
+    spec: LineSpec,
+    header: Option<Vec<String>>,
+    delimiter: Delimiter,
+    rating_col: Option<usize>,
+    time_col: Option<usize>,
+    /// Offset of the body in the bytes given to [`Layout::detect`].
+    body_start: usize,
+    /// 1-based number of the body's first line.
+    body_line0: u64,
+}
+
+impl Layout {
+    /// Reads the first lines of `bytes` (after any byte order mark). With `complete` false,
+    /// `bytes` is only the start of the file, and `Ok(None)` says that it does not hold the
+    /// lines needed.
+    fn detect(
+        bytes: &[u8],
+        complete: bool,
+        path: &Path,
+        opts: &ReadOptions,
+        scan: bool,
+    ) -> Result<Option<Layout>> {
+        // The end of the line starting at `start`, if known.
+        let line_end = |start: usize| -> Option<usize> {
+            match memchr::memchr(b'\n', bytes.get(start..).unwrap_or_default()) {
+                Some(p) => Some(start + p),
+                None => complete.then_some(bytes.len()),
+            }
+        };
+        // Skip leading blank lines to find the first line.
+        let mut first_start = 0usize;
+        let mut first_line_no = 1u64;
+        loop {
+            let Some(end) = line_end(first_start) else { return Ok(None) };
+            if trim_cr(&bytes[first_start..end]).iter().any(|b| !b.is_ascii_whitespace())
+                || end >= bytes.len()
+            {
+                break;
+            }
+            first_start = end + 1;
+            first_line_no += 1;
+        }
+        if bytes[first_start..].iter().all(|b| b.is_ascii_whitespace()) {
+            if !complete {
+                return Ok(None);
+            }
+            return Err(Error::Empty {
+                path: path.into(),
+                message: "the file is empty: no interactions to read".into(),
+            });
+        }
+        let Some(first_end) = line_end(first_start) else { return Ok(None) };
+        let first = decode(trim_cr(&bytes[first_start..first_end]));
+        let delimiter = opts.delimiter.unwrap_or_else(|| detect_delimiter(&first));
+        let first_fields = split_fields(&first, delimiter);
+
+        let any_named = [
+            Some(&opts.user_col),
+            Some(&opts.item_col),
+            opts.rating_col.as_ref(),
+            opts.time_col.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|c| matches!(c, Column::Name(_)));
+        let has_header = match opts.header {
+            Some(h) => h,
+            None if any_named => true,
+            None => {
+                let second_start = (first_end + 1).min(bytes.len());
+                let Some(second_end) = line_end(second_start) else { return Ok(None) };
+                let second = decode(trim_cr(&bytes[second_start..second_end]));
+                looks_like_header(&first_fields, &split_fields(&second, delimiter), opts)
+            }
+        };
+        let header: Option<Vec<String>> =
+            has_header.then(|| first_fields.iter().map(|s| s.trim().to_string()).collect());
+
+        let resolve = |c: &Column, flag: &str| -> Result<usize> {
+            match c {
+                Column::Index(i) => Ok(*i),
+                Column::Name(n) => {
+                    let Some(h) = &header else {
+                        return Err(Error::param(
+                            flag,
+                            format!(
+                                "column {n:?} is named, but the file has no header line; give a 0-based position or --header"
+                            ),
+                        ));
+                    };
+                    h.iter().position(|x| x == n).ok_or_else(|| Error::Parse {
+                        path: path.into(),
+                        line: first_line_no,
+                        column: Some(n.clone()),
+                        message: format!(
+                            "no column named {n:?} in the header (columns: {})",
+                            h.join(", ")
+                        ),
+                    })
+                }
+            }
+        };
+        let user_col = resolve(&opts.user_col, "--user-col")?;
+        let item_col = resolve(&opts.item_col, "--item-col")?;
+        let rating_col =
+            opts.rating_col.as_ref().map(|c| resolve(c, "--rating-col")).transpose()?;
+        if user_col == item_col {
+            return Err(Error::param("--item-col", "the user and item columns must differ"));
+        }
+        let (time_col, time_required) = match &opts.time_col {
+            Some(c) => (Some(resolve(c, "--time-col")?), true),
+            None => {
+                let by_name = header.as_ref().and_then(|h| {
+                    ["timestamp", "time", "ts"]
+                        .iter()
+                        .find_map(|name| h.iter().position(|x| x.eq_ignore_ascii_case(name)))
+                });
+                let guess = by_name.unwrap_or(3);
+                let used = [Some(user_col), Some(item_col), rating_col];
+                let present = first_fields.len() > guess && !used.contains(&Some(guess));
+                (present.then_some(guess), false)
+            }
+        };
+
+        let body_start = if has_header { (first_end + 1).min(bytes.len()) } else { first_start };
+        let body_line0 = if has_header { first_line_no + 1 } else { first_line_no };
+        let spec = LineSpec {
+            delimiter,
+            user_col,
+            item_col,
+            rating_col,
+            time_col,
+            time_required,
+            rating_name: opts.rating_col.as_ref().map(|c| column_label(c, rating_col, &header)),
+            user_name: column_label(&opts.user_col, Some(user_col), &header),
+            item_name: column_label(&opts.item_col, Some(item_col), &header),
+            skip_invalid: opts.skip_invalid,
+            scan,
+        };
+        Ok(Some(Layout { spec, header, delimiter, rating_col, time_col, body_start, body_line0 }))
+    }
+}
+
+/// Line counts of one chunk of the body, from a quick first pass.
+#[derive(Clone, Copy, Default)]
+struct ChunkCount {
+    /// Number of `\n`.
+    newlines: u64,
+    /// Lines that could hold an interaction: the `\n`-terminated ones and a last one
+    /// without `\n`.
+    slots: usize,
+    /// Whether the chunk is UTF-8.
+    utf8: bool,
+}
+
+impl ChunkCount {
+    fn of(bytes: &[u8], utf8: bool) -> ChunkCount {
+        let newlines = memchr::memchr_iter(b'\n', bytes).count();
+        ChunkCount {
+            newlines: newlines as u64,
+            slots: newlines + usize::from(bytes.last().is_some_and(|&b| b != b'\n')),
+            utf8,
+        }
+    }
+}
+
+/// Parses the chunks of a body into the output arrays and merges them. `counts` gives each
+/// chunk's lines (in file order); `parse(k, parser, out)` feeds chunk `k` to `parser`,
+/// which writes to `out`, and returns false if the chunk could not be read, which makes the
+/// whole result `None`.
+#[allow(clippy::type_complexity)]
+fn assemble(
+    layout: &Layout,
+    path: &Path,
+    opts: &ReadOptions,
+    counts: &[ChunkCount],
+    parse: &(dyn Fn(usize, &mut ChunkParser<'_>, &mut Out<'_>) -> bool + Sync),
+) -> Result<Option<Interactions>> {
+    let body_utf8 = counts.iter().all(|c| c.utf8);
+    let cap: usize = counts.iter().map(|c| c.slots).sum();
+    let with_times = layout.time_col.is_some();
     let mut user_idx = vec![0u32; cap];
     let mut item_idx = vec![0u32; cap];
     let mut values = vec![0f32; cap];
     let mut times = vec![0i64; if with_times { cap } else { 0 }];
     let mut lines = vec![0u64; if opts.keep_lines { cap } else { 0 }];
-    let chunks: Vec<ChunkResult> = {
+    // Each chunk fills its own region of the arrays, one slot per line, and knows its first
+    // line number from the counts of the chunks before.
+    let chunks: Vec<Option<ChunkResult>> = {
         let mut out = Out {
             users: &mut user_idx[..],
             items: &mut item_idx[..],
@@ -421,17 +487,27 @@ fn parse_with(bytes: &[u8], path: &Path, opts: &ReadOptions, scan: bool) -> Resu
             times: &mut times[..],
             lines: &mut lines[..],
         };
-        let mut jobs = Vec::with_capacity(infos.len());
-        let mut line0 = body_line0;
-        for info in &infos {
-            let (head, rest) = out.split_at(info.slots);
-            jobs.push((info, line0, head));
+        let mut jobs = Vec::with_capacity(counts.len());
+        let mut line0 = layout.body_line0;
+        for (k, count) in counts.iter().enumerate() {
+            let (head, rest) = out.split_at(count.slots);
+            jobs.push((k, line0, head));
             out = rest;
-            line0 += info.newlines;
+            line0 += count.newlines;
         }
         jobs.into_par_iter()
-            .map(|(info, line0, out)| parse_chunk(info, body_utf8, line0, &spec, out))
+            .map(|(k, line0, mut out)| {
+                let mut parser = ChunkParser::new(&layout.spec, body_utf8, line0);
+                let read = parse(k, &mut parser, &mut out);
+                // A chunk that stopped early on an error has not seen all its lines.
+                let whole = parser.res.error.is_some()
+                    || counts.get(k).is_some_and(|c| c.newlines == parser.newlines);
+                (read && whole).then_some(parser.res)
+            })
             .collect()
+    };
+    let Some(chunks) = chunks.into_iter().collect::<Option<Vec<ChunkResult>>>() else {
+        return Ok(None);
     };
 
     // Fail on the earliest error (chunks are in file order).
@@ -463,13 +539,13 @@ fn parse_with(bytes: &[u8], path: &Path, opts: &ReadOptions, scan: bool) -> Resu
         let (mut u_rest, mut i_rest) = (&mut user_idx[..], &mut item_idx[..]);
         let mut jobs = Vec::with_capacity(chunks.len());
         let mut start = 0usize;
-        for ((c, info), (ru, ri)) in chunks.iter().zip(&infos).zip(&remaps) {
-            let (u, ur) = u_rest.split_at_mut(info.slots);
-            let (i, ir) = i_rest.split_at_mut(info.slots);
+        for ((c, count), (ru, ri)) in chunks.iter().zip(counts).zip(&remaps) {
+            let (u, ur) = u_rest.split_at_mut(count.slots);
+            let (i, ir) = i_rest.split_at_mut(count.slots);
             (u_rest, i_rest) = (ur, ir);
             jobs.push((u, i, c.n, ru, ri));
             regions.push((start, c.n));
-            start += info.slots;
+            start += count.slots;
         }
         jobs.into_par_iter().for_each(|(u, i, n, ru, ri)| {
             for x in u.iter_mut().take(n) {
@@ -494,7 +570,7 @@ fn parse_with(bytes: &[u8], path: &Path, opts: &ReadOptions, scan: bool) -> Resu
         }
     }
     let times_valid = with_times && chunks.iter().all(|c| c.times_ok);
-    if opts.binary || rating_col.is_none() {
+    if opts.binary || layout.rating_col.is_none() {
         values.iter_mut().for_each(|v| *v = 1.0);
     }
     let mut skipped = SkipReport::default();
@@ -514,7 +590,7 @@ fn parse_with(bytes: &[u8], path: &Path, opts: &ReadOptions, scan: bool) -> Resu
         };
         return Err(Error::Empty { path: path.into(), message: why });
     }
-    Ok(Interactions {
+    Ok(Some(Interactions {
         path: path.into(),
         users,
         items,
@@ -523,10 +599,180 @@ fn parse_with(bytes: &[u8], path: &Path, opts: &ReadOptions, scan: bool) -> Resu
         values,
         times: times_valid.then_some(times),
         lines: opts.keep_lines.then_some(lines),
-        header,
-        delimiter: Some(delimiter),
+        header: layout.header.clone(),
+        delimiter: Some(layout.delimiter),
         skipped,
-    })
+    }))
+}
+
+/// Reading a file in streamed blocks (Unix: positioned reads, so threads share the file):
+/// one pass counts the lines of each chunk, a second parses them. The file is never held
+/// whole in memory, which spares the first touch of a buffer as large as the file (page
+/// faults are a large part of reading on some virtual machines) and lets files larger than
+/// memory be read.
+#[cfg(unix)]
+mod stream {
+    use std::fs::File;
+    use std::os::unix::fs::FileExt;
+    use std::path::Path;
+    use std::sync::Mutex;
+
+    use rayon::prelude::*;
+
+    use super::{
+        BOM, ChunkCount, Interactions, Layout, MIN_CHUNK, ReadOptions, assemble, chunk_target,
+    };
+    use crate::error::Result;
+
+    /// Size of a read; a block grows when a single line is longer.
+    const BLOCK: usize = 128 << 10;
+
+    /// How much of the start of the file the first lines are looked for in.
+    const PREFIX: usize = 64 << 10;
+
+    /// `Ok(None)` when the file is better read whole: not a regular file, small, odd first
+    /// lines, or anything unexpected while reading (the caller then reads it again whole,
+    /// and reports any error from that).
+    pub(super) fn read(path: &Path, opts: &ReadOptions) -> Result<Option<Interactions>> {
+        let Ok(file) = File::open(path) else { return Ok(None) };
+        let Ok(meta) = file.metadata() else { return Ok(None) };
+        let len = meta.len();
+        if !meta.is_file() || len < MIN_CHUNK as u64 {
+            return Ok(None);
+        }
+        let mut prefix = vec![0u8; PREFIX.min(len as usize)];
+        if file.read_exact_at(&mut prefix, 0).is_err() {
+            return Ok(None);
+        }
+        let bom = if prefix.starts_with(BOM) { BOM.len() } else { 0 };
+        let complete = prefix.len() as u64 == len;
+        let Some(layout) = Layout::detect(&prefix[bom..], complete, path, opts, true)? else {
+            return Ok(None);
+        };
+        let body_start = (bom + layout.body_start) as u64;
+
+        // Chunks: lines starting in [body_start + k * target, body_start + (k + 1) * target).
+        let target = chunk_target((len - body_start) as usize) as u64;
+        let n = (len - body_start).div_ceil(target).max(1);
+        let Some(starts) = (0..=n)
+            .into_par_iter()
+            .map(|k| line_start_at(&file, body_start, len, body_start + k * target))
+            .collect::<Option<Vec<u64>>>()
+        else {
+            return Ok(None);
+        };
+        let ranges: Vec<(u64, u64)> = starts.windows(2).map(|w| (w[0], w[1].max(w[0]))).collect();
+
+        // Pass 1: line counts (and UTF-8 validity) of each chunk.
+        let pool = Mutex::new(Vec::new());
+        let Some(counts) = ranges
+            .par_iter()
+            .map(|&(s, e)| {
+                let mut buf = take(&pool);
+                let mut count = ChunkCount { utf8: true, ..ChunkCount::default() };
+                let ok = for_each_block(&file, s, e, &mut buf, |block| {
+                    let c = ChunkCount::of(block, std::str::from_utf8(block).is_ok());
+                    count.newlines += c.newlines;
+                    count.slots += c.slots;
+                    count.utf8 &= c.utf8;
+                    true
+                });
+                give(&pool, buf);
+                ok.then_some(count)
+            })
+            .collect::<Option<Vec<ChunkCount>>>()
+        else {
+            return Ok(None);
+        };
+
+        // Pass 2: parse.
+        assemble(&layout, path, opts, &counts, &|k, parser, out| {
+            let Some(&(s, e)) = ranges.get(k) else { return false };
+            let mut buf = take(&pool);
+            let ok = for_each_block(&file, s, e, &mut buf, |block| {
+                parser.feed(block, std::str::from_utf8(block).ok(), out)
+            });
+            give(&pool, buf);
+            ok
+        })
+    }
+
+    /// The first line start at or after `x` in the body `[body_start, len)` (`len` if none).
+    fn line_start_at(file: &File, body_start: u64, len: u64, x: u64) -> Option<u64> {
+        if x <= body_start || x >= len {
+            return Some(x.clamp(body_start, len));
+        }
+        // A line starts at `x` when the byte before is `\n`.
+        let mut pos = x - 1;
+        let mut buf = [0u8; 4096];
+        while pos < len {
+            let n = ((len - pos) as usize).min(buf.len());
+            file.read_exact_at(&mut buf[..n], pos).ok()?;
+            if let Some(p) = memchr::memchr(b'\n', &buf[..n]) {
+                return Some(pos + p as u64 + 1);
+            }
+            pos += n as u64;
+        }
+        Some(len)
+    }
+
+    /// Calls `f` on consecutive blocks of whole lines covering `file[start..end)` (`end` is a
+    /// line start or the end of the file; the last block may end without `\n` only there).
+    /// False when a read fails or `f` says stop.
+    fn for_each_block(
+        file: &File,
+        start: u64,
+        end: u64,
+        buf: &mut Vec<u8>,
+        mut f: impl FnMut(&[u8]) -> bool,
+    ) -> bool {
+        if buf.len() < BLOCK {
+            buf.resize(BLOCK, 0);
+        }
+        let mut pos = start;
+        let mut filled = 0usize;
+        while pos < end || filled > 0 {
+            let want = ((end - pos) as usize).min(buf.len() - filled);
+            if want > 0 {
+                if file.read_exact_at(&mut buf[filled..filled + want], pos).is_err() {
+                    return false;
+                }
+                pos += want as u64;
+                filled += want;
+            }
+            let data = &buf[..filled];
+            let cut = if pos == end {
+                filled
+            } else {
+                match memchr::memrchr(b'\n', data) {
+                    Some(i) => i + 1,
+                    None => {
+                        // A line longer than the buffer.
+                        let grown = buf.len() * 2;
+                        buf.resize(grown, 0);
+                        continue;
+                    }
+                }
+            };
+            if !f(&data[..cut]) {
+                // The parser stopped on an error: the rest of the chunk does not matter.
+                return true;
+            }
+            buf.copy_within(cut..filled, 0);
+            filled -= cut;
+        }
+        true
+    }
+
+    fn take(pool: &Mutex<Vec<Vec<u8>>>) -> Vec<u8> {
+        pool.lock().ok().and_then(|mut p| p.pop()).unwrap_or_default()
+    }
+
+    fn give(pool: &Mutex<Vec<Vec<u8>>>, buf: Vec<u8>) {
+        if let Ok(mut p) = pool.lock() {
+            p.push(buf);
+        }
+    }
 }
 
 fn column_label(c: &Column, pos: Option<usize>, header: &Option<Vec<String>>) -> String {
@@ -692,34 +938,6 @@ struct LineSpec {
     scan: bool,
 }
 
-/// A chunk of whole lines and what a quick pass over it found.
-struct ChunkInfo<'a> {
-    bytes: &'a [u8],
-    /// The chunk as text when it is UTF-8.
-    text: Option<&'a str>,
-    /// Number of `\n`.
-    newlines: u64,
-    /// Lines that could hold an interaction: the `\n`-terminated ones and a last one
-    /// without `\n`.
-    slots: usize,
-    /// Whether a vertical tab or a non-ASCII byte occurs (see [`odd_edge`]).
-    may_be_odd: bool,
-}
-
-impl<'a> ChunkInfo<'a> {
-    fn of(bytes: &'a [u8]) -> Self {
-        let newlines = memchr::memchr_iter(b'\n', bytes).count();
-        let ascii = bytes.is_ascii();
-        ChunkInfo {
-            bytes,
-            text: std::str::from_utf8(bytes).ok(),
-            newlines: newlines as u64,
-            slots: newlines + usize::from(bytes.last().is_some_and(|&b| b != b'\n')),
-            may_be_odd: !ascii || memchr::memchr(0x0B, bytes).is_some(),
-        }
-    }
-}
-
 /// A chunk's region of the output arrays: one slot per line (`times` and `lines` are empty
 /// when not collected).
 struct Out<'a> {
@@ -774,10 +992,10 @@ fn compact<T: Copy>(v: &mut Vec<T>, regions: &[(usize, usize)], total: usize) {
     v.truncate(total);
 }
 
-/// Parses one chunk into its output region.
+/// Parses the lines of one chunk, fed in blocks of whole lines, into its output region.
 ///
 /// Lines take one of three routes, which give the same fields:
-/// - the fast one, [`fast_line`], for the usual line of a UTF-8 chunk split on one byte or
+/// - the fast one, [`fast_line`], for the usual line of a UTF-8 block split on one byte or
 ///   `::`: one pass over the bytes finds the needed fields and reads all-digit ones;
 /// - the common one: any other UTF-8 line without `"` is split into borrowed slices by
 ///   [`FieldIter`], and the fields are trimmed of ASCII whitespace;
@@ -788,152 +1006,186 @@ fn compact<T: Copy>(v: &mut Vec<T>, regions: &[(usize, usize)], total: usize) {
 /// vertical tab. Historically the route depended on whether the whole chunk was UTF-8, and
 /// the chunk was the whole body for files under 4 MiB; so such a line takes the general
 /// route exactly when the body (`body_utf8`) is not UTF-8, whatever the chunking.
-fn parse_chunk(
-    info: &ChunkInfo<'_>,
+struct ChunkParser<'s> {
+    spec: &'s LineSpec,
+    fast: Option<FastSpec>,
     body_utf8: bool,
-    line0: u64,
-    spec: &LineSpec,
-    mut out: Out<'_>,
-) -> ChunkResult {
-    let chunk = info.bytes;
-    let mut res = ChunkResult { times_ok: true, ..ChunkResult::default() };
-    let max_col = [
-        Some(spec.user_col),
-        Some(spec.item_col),
-        spec.rating_col,
-        if spec.time_required { spec.time_col } else { None },
-    ]
-    .into_iter()
-    .flatten()
-    .max()
-    .unwrap_or(0);
-    let last_needed = max_col.max(spec.time_col.unwrap_or(0));
-    let fast = info.text.zip(FastSpec::new(spec, last_needed));
-    // Whether fields must be checked for edges that only Unicode trimming removes.
-    let check_odd = info.may_be_odd && !body_utf8;
-    // With a one-byte delimiter, a line with a `"` is read by the general route; this is the
-    // position of the next `"` in the chunk (one search per quote, not per line).
-    let quotes_matter = matches!(spec.delimiter, Delimiter::Byte(_));
-    let mut next_quote =
-        if quotes_matter { memchr::memchr(b'"', chunk) } else { None }.unwrap_or(usize::MAX);
-    let mut strs: Vec<&str> = Vec::with_capacity(last_needed + 1);
-    let (mut ubuf, mut ibuf, mut vbuf, mut tbuf) =
-        (String::new(), String::new(), String::new(), String::new());
-    let mut start = 0usize;
-    let mut line_no = line0;
-    while start <= chunk.len() {
-        let line_start = start;
-        let this_line = line_no;
-        line_no += 1;
-        if let Some((text, fs)) = &fast {
-            if let Some(line) = fast_line(text.as_bytes(), line_start, fs) {
-                // The fields as text, trimmed (only needed off the all-digit path).
-                let fields =
-                    || line.ranges.map(|(a, b)| text.get(a..b).map_or("", str::trim_ascii));
-                let odd = check_odd && fields().iter().any(|f| odd_edge(f.as_bytes()));
-                if next_quote >= line.end && !odd {
-                    start = line.end + 1;
-                    if res.record_digits(&mut out, spec, this_line, &line, text.as_bytes()) {
-                        continue;
-                    }
-                    let nfields = last_needed + 1;
-                    let fields = fields();
-                    if res
-                        .record(&mut out, spec, this_line, nfields, max_col, fields, line.digits)
-                        .is_err()
-                    {
-                        return res;
-                    }
-                    continue;
-                }
-            }
-        }
+    max_col: usize,
+    last_needed: usize,
+    /// Number of the next line.
+    line_no: u64,
+    /// `\n` seen so far.
+    newlines: u64,
+    res: ChunkResult,
+    bufs: [String; 4],
+}
 
-        // The line is `line_start..end` (`end` at its `\n` or the chunk's end).
-        let rest = chunk.get(line_start..).unwrap_or_default();
-        let end = memchr::memchr(b'\n', rest).map_or(chunk.len(), |p| line_start + p);
-        start = end + 1;
-        let quoted = next_quote < end;
-        if next_quote < start {
-            next_quote = chunk
-                .get(start..)
-                .and_then(|rest| memchr::memchr(b'"', rest))
-                .map_or(usize::MAX, |p| start + p);
-        }
-        let raw = chunk.get(line_start..end).unwrap_or_default();
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if raw.first().is_none_or(|b| b.is_ascii_whitespace())
-            && raw.iter().all(|b| b.is_ascii_whitespace())
-        {
-            continue;
-        }
-        let common = if quoted {
-            None
-        } else {
-            let line = match info.text {
-                Some(all) => all.get(line_start..line_start + raw.len()),
-                None => std::str::from_utf8(raw).ok(),
-            };
-            line.map(|line| {
-                strs.clear();
-                let mut it = FieldIter::new(line, spec.delimiter);
-                while let Some(std::borrow::Cow::Borrowed(f)) = it.next_field() {
-                    strs.push(f);
-                    if strs.len() > last_needed {
-                        break;
-                    }
-                }
-                let get =
-                    |c: Option<usize>| c.and_then(|c| strs.get(c)).map_or("", |f| f.trim_ascii());
-                let fields = [
-                    get(Some(spec.user_col)),
-                    get(Some(spec.item_col)),
-                    get(spec.rating_col),
-                    get(spec.time_col),
-                ];
-                (strs.len(), fields)
-            })
-        };
-        // See the function's documentation: only when the body is UTF-8 does ASCII trimming
-        // stand for a field that may end in other whitespace.
-        let common = common
-            .filter(|(_, fields)| !(check_odd && fields.iter().any(|f| odd_edge(f.as_bytes()))));
-        let (nfields, fields) = match common {
-            Some(c) => c,
-            None => {
-                let text = decode(raw);
-                let mut n = 0usize;
-                let mut it = FieldIter::new(&text, spec.delimiter);
-                for b in [&mut ubuf, &mut ibuf, &mut vbuf, &mut tbuf] {
-                    b.clear();
-                }
-                while let Some(f) = it.next_field() {
-                    let f = f.trim();
-                    if n == spec.user_col {
-                        ubuf.push_str(f);
-                    }
-                    if n == spec.item_col {
-                        ibuf.push_str(f);
-                    }
-                    if Some(n) == spec.rating_col {
-                        vbuf.push_str(f);
-                    }
-                    if Some(n) == spec.time_col {
-                        tbuf.push_str(f);
-                    }
-                    n += 1;
-                    if n > last_needed {
-                        break;
-                    }
-                }
-                (n, [ubuf.as_str(), ibuf.as_str(), vbuf.as_str(), tbuf.as_str()])
-            }
-        };
-        if res.record(&mut out, spec, this_line, nfields, max_col, fields, [None; 4]).is_err() {
-            return res;
+impl<'s> ChunkParser<'s> {
+    fn new(spec: &'s LineSpec, body_utf8: bool, line0: u64) -> Self {
+        let max_col = [
+            Some(spec.user_col),
+            Some(spec.item_col),
+            spec.rating_col,
+            if spec.time_required { spec.time_col } else { None },
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(0);
+        let last_needed = max_col.max(spec.time_col.unwrap_or(0));
+        ChunkParser {
+            spec,
+            fast: FastSpec::new(spec, last_needed),
+            body_utf8,
+            max_col,
+            last_needed,
+            line_no: line0,
+            newlines: 0,
+            res: ChunkResult { times_ok: true, ..ChunkResult::default() },
+            bufs: Default::default(),
         }
     }
-    res
+
+    /// Parses a block of whole lines (ending with `\n`, or at the end of the chunk);
+    /// `text` is the block when it is UTF-8. Returns false once the chunk stopped on an
+    /// error (the rest of it does not matter).
+    fn feed(&mut self, block: &[u8], text: Option<&str>, out: &mut Out<'_>) -> bool {
+        let spec = self.spec;
+        let (max_col, last_needed) = (self.max_col, self.last_needed);
+        let fast = text.zip(self.fast.as_ref());
+        // Whether fields must be checked for edges that only Unicode trimming removes.
+        let check_odd =
+            !self.body_utf8 && (!block.is_ascii() || memchr::memchr(0x0B, block).is_some());
+        // With a one-byte delimiter, a line with a `"` is read by the general route; this is
+        // the position of the next `"` (one search per quote, not per line).
+        let quotes_matter = matches!(spec.delimiter, Delimiter::Byte(_));
+        let mut next_quote =
+            if quotes_matter { memchr::memchr(b'"', block) } else { None }.unwrap_or(usize::MAX);
+        let mut strs: Vec<&str> = Vec::new();
+        let mut start = 0usize;
+        while start < block.len() {
+            let line_start = start;
+            let this_line = self.line_no;
+            self.line_no += 1;
+            if let Some((text, fs)) = fast {
+                if let Some(line) = fast_line(text.as_bytes(), line_start, fs) {
+                    // The fields as text, trimmed (only needed off the all-digit path).
+                    let fields =
+                        || line.ranges.map(|(a, b)| text.get(a..b).map_or("", str::trim_ascii));
+                    let odd = check_odd && fields().iter().any(|f| odd_edge(f.as_bytes()));
+                    if next_quote >= line.end && !odd {
+                        start = line.end + 1;
+                        self.newlines += u64::from(line.end < block.len());
+                        let res = &mut self.res;
+                        if res.record_digits(out, spec, this_line, &line, text.as_bytes()) {
+                            continue;
+                        }
+                        let nfields = last_needed + 1;
+                        let fields = fields();
+                        if res
+                            .record(out, spec, this_line, nfields, max_col, fields, line.digits)
+                            .is_err()
+                        {
+                            return false;
+                        }
+                        continue;
+                    }
+                }
+            }
+
+            // The line is `line_start..end` (`end` at its `\n` or the block's end).
+            let rest = block.get(line_start..).unwrap_or_default();
+            let end = memchr::memchr(b'\n', rest).map_or(block.len(), |p| line_start + p);
+            start = end + 1;
+            self.newlines += u64::from(end < block.len());
+            let quoted = next_quote < end;
+            if next_quote < start {
+                next_quote = block
+                    .get(start..)
+                    .and_then(|rest| memchr::memchr(b'"', rest))
+                    .map_or(usize::MAX, |p| start + p);
+            }
+            let raw = block.get(line_start..end).unwrap_or_default();
+            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            if raw.first().is_none_or(|b| b.is_ascii_whitespace())
+                && raw.iter().all(|b| b.is_ascii_whitespace())
+            {
+                continue;
+            }
+            let common = if quoted {
+                None
+            } else {
+                let line = match text {
+                    Some(all) => all.get(line_start..line_start + raw.len()),
+                    None => std::str::from_utf8(raw).ok(),
+                };
+                line.map(|line| {
+                    strs.clear();
+                    let mut it = FieldIter::new(line, spec.delimiter);
+                    while let Some(std::borrow::Cow::Borrowed(f)) = it.next_field() {
+                        strs.push(f);
+                        if strs.len() > last_needed {
+                            break;
+                        }
+                    }
+                    let get = |c: Option<usize>| {
+                        c.and_then(|c| strs.get(c)).map_or("", |f| f.trim_ascii())
+                    };
+                    let fields = [
+                        get(Some(spec.user_col)),
+                        get(Some(spec.item_col)),
+                        get(spec.rating_col),
+                        get(spec.time_col),
+                    ];
+                    (strs.len(), fields)
+                })
+            };
+            // See the type's documentation: only when the body is UTF-8 does ASCII trimming
+            // stand for a field that may end in other whitespace.
+            let common = common.filter(|(_, fields)| {
+                !(check_odd && fields.iter().any(|f| odd_edge(f.as_bytes())))
+            });
+            let general;
+            let (nfields, fields) = match common {
+                Some(c) => c,
+                None => {
+                    let decoded = decode(raw);
+                    let mut n = 0usize;
+                    let mut it = FieldIter::new(&decoded, spec.delimiter);
+                    let [ubuf, ibuf, vbuf, tbuf] = &mut self.bufs;
+                    for b in [&mut *ubuf, &mut *ibuf, &mut *vbuf, &mut *tbuf] {
+                        b.clear();
+                    }
+                    while let Some(f) = it.next_field() {
+                        let f = f.trim();
+                        if n == spec.user_col {
+                            ubuf.push_str(f);
+                        }
+                        if n == spec.item_col {
+                            ibuf.push_str(f);
+                        }
+                        if Some(n) == spec.rating_col {
+                            vbuf.push_str(f);
+                        }
+                        if Some(n) == spec.time_col {
+                            tbuf.push_str(f);
+                        }
+                        n += 1;
+                        if n > last_needed {
+                            break;
+                        }
+                    }
+                    general = [ubuf.as_str(), ibuf.as_str(), vbuf.as_str(), tbuf.as_str()];
+                    (n, general)
+                }
+            };
+            let res = &mut self.res;
+            if res.record(out, spec, this_line, nfields, max_col, fields, [None; 4]).is_err() {
+                return false;
+            }
+        }
+        true
+    }
 }
 
 /// Whether `trim` could remove more than `trim_ascii` from this (ASCII-trimmed) field: it

@@ -517,13 +517,13 @@ fn assemble(
 
     // Merge the chunk-local ids in file order: global first-appearance order.
     let (mut users, mut items) = (IdMap::new(), IdMap::new());
-    let (mut direct_users, mut direct_items) = (Vec::new(), Vec::new());
-    let remaps: Vec<(Vec<u32>, Vec<u32>)> = chunks
+    let (mut user_table, mut item_table) = (Vec::new(), Vec::new());
+    let str_globals: Vec<(Vec<u32>, Vec<u32>)> = chunks
         .iter()
         .map(|c| {
             (
-                c.users.globalize(&mut users, &mut direct_users),
-                c.items.globalize(&mut items, &mut direct_items),
+                c.users.globalize(&mut users, &mut user_table),
+                c.items.globalize(&mut items, &mut item_table),
             )
         })
         .collect();
@@ -533,26 +533,27 @@ fn assemble(
             path.display()
         )));
     }
-    // Local to global indices, in place, chunk regions in parallel.
+    // Codes to global indices, in place, chunk regions in parallel.
     let mut regions = Vec::with_capacity(chunks.len());
     {
         let (mut u_rest, mut i_rest) = (&mut user_idx[..], &mut item_idx[..]);
         let mut jobs = Vec::with_capacity(chunks.len());
         let mut start = 0usize;
-        for ((c, count), (ru, ri)) in chunks.iter().zip(counts).zip(&remaps) {
+        for ((c, count), (su, si)) in chunks.iter().zip(counts).zip(&str_globals) {
             let (u, ur) = u_rest.split_at_mut(count.slots);
             let (i, ir) = i_rest.split_at_mut(count.slots);
             (u_rest, i_rest) = (ur, ir);
-            jobs.push((u, i, c.n, ru, ri));
+            jobs.push((u, i, c.n, su, si));
             regions.push((start, c.n));
             start += count.slots;
         }
-        jobs.into_par_iter().for_each(|(u, i, n, ru, ri)| {
+        let (ut, it) = (&user_table[..], &item_table[..]);
+        jobs.into_par_iter().for_each(|(u, i, n, su, si)| {
             for x in u.iter_mut().take(n) {
-                *x = ru.get(*x as usize).copied().unwrap_or_default();
+                *x = global_index(*x, ut, su);
             }
             for x in i.iter_mut().take(n) {
-                *x = ri.get(*x as usize).copied().unwrap_or_default();
+                *x = global_index(*x, it, si);
             }
         });
     }
@@ -1364,18 +1365,21 @@ fn decimal(mut n: usize, buf: &mut [u8; 8]) -> &str {
     std::str::from_utf8(&buf[k..]).unwrap_or_default()
 }
 
-/// One chunk's ids, numbered by first appearance in the chunk. Canonical small integers
-/// (see [`small_id`]) are kept as numbers and found through a direct table; other ids go
-/// to a chunk-local [`IdMap`]. Either way an id string has one local index.
+/// One chunk's ids, as codes written to the output arrays until the merge turns them into
+/// global indices. A canonical small integer id (see [`small_id`]) is its own code, and is
+/// remembered in a bitset (a few KiB, where a table of indices would not stay in cache);
+/// another id is [`STR_TAG`] plus its index in a chunk-local [`IdMap`].
 #[derive(Default)]
 struct LocalIds {
+    /// Ids in order of first appearance in the chunk.
     order: Vec<LocalId>,
-    /// Integer value → local index + 1 (0: not seen).
-    direct: Vec<u32>,
+    /// Bit `n` is set once integer id `n` is seen.
+    seen: Vec<u64>,
     strs: IdMap,
-    /// Index in `strs` → local index.
-    str_local: Vec<u32>,
 }
+
+/// Marks codes of ids that are not small integers.
+const STR_TAG: u32 = 1 << 31;
 
 #[derive(Clone, Copy)]
 enum LocalId {
@@ -1392,29 +1396,29 @@ fn direct_slot(table: &mut Vec<u32>, n: usize) -> Option<&mut u32> {
 }
 
 impl LocalIds {
-    /// The local index of the canonical small integer id `n` (see [`small_id`]).
+    /// The code of the canonical small integer id `n` (see [`small_id`]).
     #[inline(always)]
-    fn intern_small(&mut self, n: usize) -> u32 {
-        match self.direct.get(n) {
-            Some(&v) if v != 0 => v - 1,
-            _ => self.add_small(n),
+    fn code_small(&mut self, n: usize) -> u32 {
+        if !self.seen.get(n / 64).is_some_and(|w| w & (1 << (n % 64)) != 0) {
+            self.add_small(n);
         }
+        n as u32
     }
 
     #[inline(never)]
-    fn add_small(&mut self, n: usize) -> u32 {
-        let next = u32::try_from(self.order.len()).unwrap_or(u32::MAX);
-        if let Some(slot) = direct_slot(&mut self.direct, n) {
-            *slot = next + 1;
+    fn add_small(&mut self, n: usize) {
+        if n / 64 >= self.seen.len() {
+            self.seen.resize((n / 64 + 1).next_power_of_two(), 0);
+        }
+        if let Some(w) = self.seen.get_mut(n / 64) {
+            *w |= 1 << (n % 64);
         }
         self.order.push(LocalId::Num(n as u32));
-        next
     }
 
-    /// The local index of `id`; `digits` is its value when it is all digits (a hint that
-    /// spares reading them again).
-    fn intern(&mut self, id: &str, digits: Option<u64>) -> u32 {
-        let next = u32::try_from(self.order.len()).unwrap_or(u32::MAX);
+    /// The code of `id`; `digits` is its value when it is all digits (a hint that spares
+    /// reading them again). `None` past 2^31 distinct other ids in one chunk.
+    fn code(&mut self, id: &str, digits: Option<u64>) -> Option<u32> {
         let small = match digits {
             Some(v) => {
                 let b = id.as_bytes();
@@ -1424,42 +1428,54 @@ impl LocalIds {
             None => small_id(id.as_bytes()),
         };
         if let Some(n) = small {
-            return self.intern_small(n);
+            return Some(self.code_small(n));
         }
         let known = self.strs.len();
         let j = self.strs.get_or_insert(id);
-        if (j as usize) < known {
-            return self.str_local.get(j as usize).copied().unwrap_or_default();
+        if j as usize == known {
+            self.order.push(LocalId::Str(j));
         }
-        self.str_local.push(next);
-        self.order.push(LocalId::Str(j));
-        next
+        (j < STR_TAG).then_some(STR_TAG | j)
     }
 
-    /// The global index of each local id, adding the new ones to `global` in local order;
-    /// `direct` is `global`'s integer table (value → global index + 1).
-    fn globalize(&self, global: &mut IdMap, direct: &mut Vec<u32>) -> Vec<u32> {
+    /// Adds the chunk's ids that are new to `global`, in order of first appearance; `table`
+    /// maps integer ids to their global index + 1. Returns the global index of each
+    /// chunk-local other id.
+    fn globalize(&self, global: &mut IdMap, table: &mut Vec<u32>) -> Vec<u32> {
         let mut buf = [0u8; 8];
-        self.order
-            .iter()
-            .map(|&id| match id {
+        let mut str_global = vec![0u32; self.strs.len()];
+        for &id in &self.order {
+            match id {
                 LocalId::Num(n) => {
                     let n = n as usize;
-                    match direct.get(n) {
-                        Some(&v) if v != 0 => v - 1,
-                        _ => {
-                            let g = global.get_or_insert(decimal(n, &mut buf));
-                            if let Some(slot) = direct_slot(direct, n) {
-                                *slot = g + 1;
-                            }
-                            g
+                    if table.get(n).is_none_or(|&v| v == 0) {
+                        let g = global.get_or_insert(decimal(n, &mut buf));
+                        if let Some(slot) = direct_slot(table, n) {
+                            *slot = g + 1;
                         }
                     }
                 }
-                LocalId::Str(j) => global.get_or_insert(self.strs.id(j).unwrap_or_default()),
-            })
-            .collect()
+                LocalId::Str(j) => {
+                    let g = global.get_or_insert(self.strs.id(j).unwrap_or_default());
+                    if let Some(slot) = str_global.get_mut(j as usize) {
+                        *slot = g;
+                    }
+                }
+            }
+        }
+        str_global
     }
+}
+
+/// The global index of a chunk's id code (see [`LocalIds`]).
+#[inline(always)]
+fn global_index(code: u32, table: &[u32], str_global: &[u32]) -> u32 {
+    let g = if code & STR_TAG != 0 {
+        str_global.get((code & !STR_TAG) as usize).copied()
+    } else {
+        table.get(code as usize).map(|v| v.saturating_sub(1))
+    };
+    g.unwrap_or_default()
 }
 
 impl ChunkResult {
@@ -1500,7 +1516,7 @@ impl ChunkResult {
         else {
             return false;
         };
-        (*su, *si, *sv) = (self.users.intern_small(u), self.items.intern_small(i), value);
+        (*su, *si, *sv) = (self.users.code_small(u), self.items.code_small(i), value);
         if let Some(st) = out.times.get_mut(k) {
             *st = time;
         }
@@ -1597,8 +1613,15 @@ impl ChunkResult {
             }
         }
         let k = self.n;
-        let u = self.users.intern(user, digits[0]);
-        let i = self.items.intern(item, digits[1]);
+        let (Some(u), Some(i)) =
+            (self.users.code(user, digits[0]), self.items.code(item, digits[1]))
+        else {
+            return fail(
+                None,
+                "more than 2 billion distinct ids in one part of the file".into(),
+                self,
+            );
+        };
         match (out.users.get_mut(k), out.items.get_mut(k), out.values.get_mut(k)) {
             (Some(su), Some(si), Some(sv)) => (*su, *si, *sv) = (u, i, value),
             // Cannot happen: a chunk has a slot for each of its lines.

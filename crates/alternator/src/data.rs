@@ -1878,4 +1878,232 @@ mod tests {
         }
         assert_eq!(d.lines.as_ref().unwrap()[n - 1], n as u64);
     }
+
+    /// The whole result of a read, for comparing two ways of reading.
+    fn summary(r: &Result<Interactions>) -> String {
+        match r {
+            Err(e) => format!("error: {e}"),
+            Ok(d) => format!(
+                "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+                d.users.ids().collect::<Vec<_>>(),
+                d.items.ids().collect::<Vec<_>>(),
+                d.user_idx,
+                d.item_idx,
+                d.values.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                d.times,
+                d.lines,
+                d.header,
+                d.delimiter,
+                d.skipped
+            ),
+        }
+    }
+
+    /// `parse_time` as it was before its fast path.
+    fn parse_time_std(s: &str) -> Option<i64> {
+        s.parse::<i64>()
+            .ok()
+            .or_else(|| s.parse::<f64>().ok().filter(|v| v.is_finite()).map(|v| v as i64))
+    }
+
+    fn same_f32(s: &str) {
+        let (fast, std) = (parse_f32(s), s.parse::<f32>());
+        match (&fast, &std) {
+            (Ok(a), Ok(b)) => assert_eq!(a.to_bits(), b.to_bits(), "{s:?}: {a} vs {b}"),
+            (Err(_), Err(_)) => {}
+            _ => panic!("{s:?}: {fast:?} vs {std:?}"),
+        }
+    }
+
+    #[test]
+    fn fast_f32_tricky_cases() {
+        // Exact f32 midpoints (ties to even) go to the standard parser.
+        for s in ["8388608.5", "8388609.5", "-8388608.5", "16777217", "16777219", "33554434"] {
+            same_f32(s);
+        }
+        assert_eq!(parse_f32_fast(b"8388608.5"), None);
+        // Not midpoints, but their nearest f64 is one: rounding that f64 again to f32 (ties
+        // to even) would be wrong for the last four (double rounding), so they too go to the
+        // standard parser.
+        for s in [
+            "1.16300767660141",
+            "32.3598575592041",
+            "1.36603444814682",
+            "9.14079999923706",
+            "3.34738290309906",
+            "6.47054648399353",
+        ] {
+            same_f32(s);
+            assert_eq!(parse_f32_fast(s.as_bytes()), None, "{s}");
+        }
+        assert_eq!(parse_f32_fast(b"2.5"), Some(2.5));
+        for s in [
+            "0",
+            "-0",
+            "00",
+            "0.0",
+            "-0.0",
+            "5.",
+            ".5",
+            "-.5",
+            "+4",
+            "1e3",
+            "1E-3",
+            "inf",
+            "-inf",
+            "NaN",
+            "nan",
+            "infinity",
+            "",
+            "-",
+            ".",
+            "1.2.3",
+            "1_0",
+            " 1",
+            "0x10",
+            "3.4028235e38",
+            "340282356779733661637539395458142568448",
+            "999999999999999",
+            "9999999999999999",
+            "0.000000000000001",
+            "0.1",
+            "0.2",
+            "0.3",
+            "0.7",
+            "1.1",
+            "2.675",
+            "123456.789",
+            "0.123456789012345",
+            "4.999999999999999",
+            "16777216.5",
+            "1.00000005960464477539",
+            "1.0000000596046448",
+            "7.006492321624085e-46",
+            "1e-50",
+            "-1e-50",
+        ] {
+            same_f32(s);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_f32_matches_std(
+            neg in proptest::bool::ANY,
+            int in "[0-9]{0,17}",
+            frac in proptest::option::of("[0-9]{0,17}"),
+        ) {
+            let s = format!("{}{}{}", if neg { "-" } else { "" }, int, frac.map(|f| format!(".{f}")).unwrap_or_default());
+            same_f32(&s);
+        }
+
+        #[test]
+        fn fast_f32_near_f32_midpoints(bits in 0x4680_0000u32..0x4B80_0000, nudge in -2i64..=2) {
+            // Between 2^14 and 2^24, the point halfway between two neighbouring f32s is a
+            // decimal of at most 15 digits: the fast path must see it and step aside.
+            let mid = (f64::from(f32::from_bits(bits)) + f64::from(f32::from_bits(bits + 1))) / 2.0;
+            let s = format!("{mid}");
+            same_f32(&s);
+            if nudge == 0 && s.len() <= 16 {
+                proptest::prop_assert_eq!(parse_f32_fast(s.as_bytes()), None);
+            }
+            // Its neighbours one unit in the last digit away round like the standard parser.
+            if let Some((int, frac)) = s.split_once('.') {
+                let m: i64 = format!("{int}{frac}").parse().unwrap();
+                let digits = (m + nudge).to_string();
+                let (i, f) = digits.split_at(digits.len() - frac.len());
+                same_f32(&format!("{i}.{f}"));
+            }
+        }
+
+        #[test]
+        fn fast_time_matches_std(s in "-?[0-9]{0,20}(\\.[0-9]{0,4})?") {
+            proptest::prop_assert_eq!(parse_time(&s), parse_time_std(&s));
+        }
+
+        #[test]
+        fn fast_route_matches_general_route(
+            lines in proptest::collection::vec(
+                proptest::collection::vec(
+                    proptest::sample::select(vec![
+                        "1", "7", "42", "007", "0", "4194303", "4194304", "123456789012345678901",
+                        "2.5", "-3", "3.25", "1e3", "NaN", "", " 5", "5 ", "\t6", "u1", "caf\u{e9}",
+                        "\u{a0}9", "9\u{a0}", "\u{b}8", "a\"b", "\"x,y\"", "::", "881250949",
+                        "1593898068.378", "x\r",
+                    ]),
+                    0..6,
+                ),
+                1..40,
+            ),
+            delim in proptest::sample::select(vec!["\t", ",", " ", "::", ";"]),
+            crlf in proptest::bool::ANY,
+            skip in proptest::bool::ANY,
+            keep in proptest::bool::ANY,
+            latin1 in proptest::bool::ANY,
+        ) {
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let text: String = lines.iter().map(|l| l.join(delim) + eol).collect();
+            let mut bytes = text.into_bytes();
+            if latin1 {
+                bytes.push(0xE9); // not UTF-8: the body takes the general route where it matters
+            }
+            for opts in [
+                ReadOptions { skip_invalid: skip, keep_lines: keep, ..Default::default() },
+                ReadOptions { time_col: Some(Column::Index(3)), skip_invalid: skip, ..Default::default() },
+                ReadOptions { rating_col: None, header: Some(false), ..Default::default() },
+                ReadOptions { user_col: Column::Index(2), item_col: Column::Index(0), rating_col: Some(Column::Index(1)), ..Default::default() },
+            ] {
+                let fast = parse_with(&bytes, Path::new("p"), &opts, true);
+                let general = parse_with(&bytes, Path::new("p"), &opts, false);
+                proptest::prop_assert_eq!(summary(&fast), summary(&general));
+            }
+        }
+    }
+
+    #[test]
+    fn streamed_file_matches_in_memory() {
+        // Big enough for the streamed reader (several chunks and blocks), with the shapes
+        // that matter to it: byte order mark, header, CRLF, blank lines, a line longer than
+        // a block, an error far into the file.
+        let dir = tempfile::tempdir().unwrap();
+        let mut body = String::new();
+        for n in 0..60_000u64 {
+            body.push_str(&format!(
+                "{}\t{}\t{}\t{}\r\n",
+                n * 7 % 997,
+                n * 13 % 3001,
+                n % 5 + 1,
+                880_000_000 + n
+            ));
+            if n % 9_999 == 0 {
+                body.push_str("\r\n  \t \r\n");
+            }
+            if n == 33_333 {
+                body.push_str(&format!("u{}\tlong\t1\t5\r\n", "x".repeat(300_000)));
+            }
+        }
+        let cases: Vec<(Vec<u8>, ReadOptions)> = vec![
+            (body.clone().into_bytes(), ReadOptions::default()),
+            (
+                format!("\u{feff}user\titem\trating\ttimestamp\n{body}").into_bytes(),
+                ReadOptions { keep_lines: true, ..Default::default() },
+            ),
+            (
+                format!("{}1\t2\t3\t4\n{body}", "\n".repeat(70_000)).into_bytes(),
+                ReadOptions::default(),
+            ),
+            (format!("{body}1\t2\toops\t4\n{body}").into_bytes(), ReadOptions::default()),
+            (
+                format!("{body}1\t2\toops\t4\n{body}").into_bytes(),
+                ReadOptions { skip_invalid: true, ..Default::default() },
+            ),
+        ];
+        for (k, (bytes, opts)) in cases.iter().enumerate() {
+            let path = dir.path().join(format!("f{k}.tsv"));
+            std::fs::write(&path, bytes).unwrap();
+            let streamed = read_interactions(&path, opts);
+            let in_memory = parse_interactions(bytes, &path, opts);
+            assert_eq!(summary(&streamed), summary(&in_memory), "case {k}");
+        }
+    }
 }

@@ -226,126 +226,28 @@ impl Interactions {
 /// column, an empty id, a non-numeric, NaN or infinite value, an empty file, a missing path.
 pub fn read_interactions(path: impl AsRef<Path>, opts: &ReadOptions) -> Result<Interactions> {
     let path = path.as_ref();
+    #[cfg(unix)]
+    if let Some(data) = stream::read(path, opts)? {
+        return Ok(data);
+    }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     parse_interactions(&bytes, path, opts)
 }
 
 /// Parses interactions from bytes already in memory; `path` is used in messages only.
 pub fn parse_interactions(bytes: &[u8], path: &Path, opts: &ReadOptions) -> Result<Interactions> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes); // UTF-8 BOM
-    // Skip leading blank lines to find the first line.
-    let mut first_start = 0usize;
-    let mut first_line_no = 1u64;
-    loop {
-        let end =
-            memchr::memchr(b'\n', &bytes[first_start..]).map_or(bytes.len(), |p| first_start + p);
-        if trim_cr(&bytes[first_start..end]).iter().any(|b| !b.is_ascii_whitespace())
-            || end >= bytes.len()
-        {
-            break;
-        }
-        first_start = end + 1;
-        first_line_no += 1;
-    }
-    if bytes[first_start..].iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(Error::Empty {
-            path: path.into(),
-            message: "the file is empty: no interactions to read".into(),
-        });
-    }
-    let first_end =
-        memchr::memchr(b'\n', &bytes[first_start..]).map_or(bytes.len(), |p| first_start + p);
-    let first = decode(trim_cr(&bytes[first_start..first_end]));
-    let delimiter = opts.delimiter.unwrap_or_else(|| detect_delimiter(&first));
-    let first_fields = split_fields(&first, delimiter);
+    parse_with(bytes, path, opts, true)
+}
 
-    let any_named = [
-        Some(&opts.user_col),
-        Some(&opts.item_col),
-        opts.rating_col.as_ref(),
-        opts.time_col.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    .any(|c| matches!(c, Column::Name(_)));
-    let has_header = match opts.header {
-        Some(h) => h,
-        None if any_named => true,
-        None => {
-            let second_start = (first_end + 1).min(bytes.len());
-            let second_end = memchr::memchr(b'\n', &bytes[second_start..])
-                .map_or(bytes.len(), |p| second_start + p);
-            let second = decode(trim_cr(&bytes[second_start..second_end]));
-            looks_like_header(&first_fields, &split_fields(&second, delimiter), opts)
-        }
+/// [`parse_interactions`]; `scan` enables [`fast_line`] (tests turn it off to compare).
+fn parse_with(bytes: &[u8], path: &Path, opts: &ReadOptions, scan: bool) -> Result<Interactions> {
+    let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
+    let Some(layout) = Layout::detect(bytes, true, path, opts, scan)? else {
+        return Err(Error::Invalid(format!("{}: could not read the first lines", path.display())));
     };
-    let header: Option<Vec<String>> =
-        has_header.then(|| first_fields.iter().map(|s| s.trim().to_string()).collect());
-
-    let resolve = |c: &Column, flag: &str| -> Result<usize> {
-        match c {
-            Column::Index(i) => Ok(*i),
-            Column::Name(n) => {
-                let Some(h) = &header else {
-                    return Err(Error::param(
-                        flag,
-                        format!(
-                            "column {n:?} is named, but the file has no header line; give a 0-based position or --header"
-                        ),
-                    ));
-                };
-                h.iter().position(|x| x == n).ok_or_else(|| Error::Parse {
-                    path: path.into(),
-                    line: first_line_no,
-                    column: Some(n.clone()),
-                    message: format!(
-                        "no column named {n:?} in the header (columns: {})",
-                        h.join(", ")
-                    ),
-                })
-            }
-        }
-    };
-    let user_col = resolve(&opts.user_col, "--user-col")?;
-    let item_col = resolve(&opts.item_col, "--item-col")?;
-    let rating_col = opts.rating_col.as_ref().map(|c| resolve(c, "--rating-col")).transpose()?;
-    if user_col == item_col {
-        return Err(Error::param("--item-col", "the user and item columns must differ"));
-    }
-    let (time_col, time_required) = match &opts.time_col {
-        Some(c) => (Some(resolve(c, "--time-col")?), true),
-        None => {
-            let by_name = header.as_ref().and_then(|h| {
-                ["timestamp", "time", "ts"]
-                    .iter()
-                    .find_map(|name| h.iter().position(|x| x.eq_ignore_ascii_case(name)))
-            });
-            let guess = by_name.unwrap_or(3);
-            let used = [Some(user_col), Some(item_col), rating_col];
-            let present = first_fields.len() > guess && !used.contains(&Some(guess));
-            (present.then_some(guess), false)
-        }
-    };
-
-    let body_start = if has_header { (first_end + 1).min(bytes.len()) } else { first_start };
-    let body_line0 = if has_header { first_line_no + 1 } else { first_line_no };
-    let spec = LineSpec {
-        delimiter,
-        user_col,
-        item_col,
-        rating_col,
-        time_col,
-        time_required,
-        rating_name: opts.rating_col.as_ref().map(|c| column_label(c, rating_col, &header)),
-        user_name: column_label(&opts.user_col, Some(user_col), &header),
-        item_name: column_label(&opts.item_col, Some(item_col), &header),
-        skip_invalid: opts.skip_invalid,
-    };
-
-    // Chunk the body at line boundaries and parse chunks in parallel.
-    let body = &bytes[body_start..];
-    // Few, large chunks: each chunk re-interns the ids it sees, so fewer chunks is less work.
-    let target = (body.len() / (4 * rayon::current_num_threads().max(1))).max(4 << 20);
+    // Chunk the body at line boundaries.
+    let body = bytes.get(layout.body_start..).unwrap_or_default();
+    let target = chunk_target(body.len());
     let mut bounds = vec![0usize];
     while let Some(&last) = bounds.last() {
         if last >= body.len() {
@@ -359,85 +261,317 @@ pub fn parse_interactions(bytes: &[u8], path: &Path, opts: &ReadOptions) -> Resu
         };
         bounds.push(end);
     }
-    let ranges: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
-    let newline_counts: Vec<u64> = ranges
-        .par_iter()
-        .map(|&(s, e)| memchr::memchr_iter(b'\n', &body[s..e]).count() as u64)
+    let chunks: Vec<(&[u8], Option<&str>, ChunkCount)> = bounds
+        .par_windows(2)
+        .map(|w| {
+            let c = &body[w[0]..w[1]];
+            let text = std::str::from_utf8(c).ok();
+            (c, text, ChunkCount::of(c, text.is_some()))
+        })
         .collect();
-    let mut line_starts = Vec::with_capacity(ranges.len());
-    let mut acc = body_line0;
-    for n in &newline_counts {
-        line_starts.push(acc);
-        acc += n;
+    let counts: Vec<ChunkCount> = chunks.iter().map(|c| c.2).collect();
+    let data = assemble(&layout, path, opts, &counts, &|k, parser, out| {
+        if let Some(&(c, text, _)) = chunks.get(k) {
+            parser.feed(c, text, out);
+        }
+        true
+    })?;
+    data.ok_or_else(|| Error::Invalid(format!("{}: internal error reading chunks", path.display())))
+}
+
+/// The UTF-8 byte order mark, skipped at the start of a file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Chunks for a body of `len` bytes: about four per thread for balance, but not tiny ones
+/// (each chunk has its own id tables, which the merge walks).
+fn chunk_target(len: usize) -> usize {
+    (len / (4 * rayon::current_num_threads().max(1))).max(MIN_CHUNK)
+}
+
+/// What the first lines of a file say: delimiter, header, columns, and where the body
+/// (the interactions) starts.
+struct Layout {
+    spec: LineSpec,
+    header: Option<Vec<String>>,
+    delimiter: Delimiter,
+    rating_col: Option<usize>,
+    time_col: Option<usize>,
+    /// Offset of the body in the bytes given to [`Layout::detect`].
+    body_start: usize,
+    /// 1-based number of the body's first line.
+    body_line0: u64,
+}
+
+impl Layout {
+    /// Reads the first lines of `bytes` (after any byte order mark). With `complete` false,
+    /// `bytes` is only the start of the file, and `Ok(None)` says that it does not hold the
+    /// lines needed.
+    fn detect(
+        bytes: &[u8],
+        complete: bool,
+        path: &Path,
+        opts: &ReadOptions,
+        scan: bool,
+    ) -> Result<Option<Layout>> {
+        // The end of the line starting at `start`, if known.
+        let line_end = |start: usize| -> Option<usize> {
+            match memchr::memchr(b'\n', bytes.get(start..).unwrap_or_default()) {
+                Some(p) => Some(start + p),
+                None => complete.then_some(bytes.len()),
+            }
+        };
+        // Skip leading blank lines to find the first line.
+        let mut first_start = 0usize;
+        let mut first_line_no = 1u64;
+        loop {
+            let Some(end) = line_end(first_start) else { return Ok(None) };
+            if trim_cr(&bytes[first_start..end]).iter().any(|b| !b.is_ascii_whitespace())
+                || end >= bytes.len()
+            {
+                break;
+            }
+            first_start = end + 1;
+            first_line_no += 1;
+        }
+        if bytes[first_start..].iter().all(|b| b.is_ascii_whitespace()) {
+            if !complete {
+                return Ok(None);
+            }
+            return Err(Error::Empty {
+                path: path.into(),
+                message: "the file is empty: no interactions to read".into(),
+            });
+        }
+        let Some(first_end) = line_end(first_start) else { return Ok(None) };
+        let first = decode(trim_cr(&bytes[first_start..first_end]));
+        let delimiter = opts.delimiter.unwrap_or_else(|| detect_delimiter(&first));
+        let first_fields = split_fields(&first, delimiter);
+
+        let any_named = [
+            Some(&opts.user_col),
+            Some(&opts.item_col),
+            opts.rating_col.as_ref(),
+            opts.time_col.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|c| matches!(c, Column::Name(_)));
+        let has_header = match opts.header {
+            Some(h) => h,
+            None if any_named => true,
+            None => {
+                let second_start = (first_end + 1).min(bytes.len());
+                let Some(second_end) = line_end(second_start) else { return Ok(None) };
+                let second = decode(trim_cr(&bytes[second_start..second_end]));
+                looks_like_header(&first_fields, &split_fields(&second, delimiter), opts)
+            }
+        };
+        let header: Option<Vec<String>> =
+            has_header.then(|| first_fields.iter().map(|s| s.trim().to_string()).collect());
+
+        let resolve = |c: &Column, flag: &str| -> Result<usize> {
+            match c {
+                Column::Index(i) => Ok(*i),
+                Column::Name(n) => {
+                    let Some(h) = &header else {
+                        return Err(Error::param(
+                            flag,
+                            format!(
+                                "column {n:?} is named, but the file has no header line; give a 0-based position or --header"
+                            ),
+                        ));
+                    };
+                    h.iter().position(|x| x == n).ok_or_else(|| Error::Parse {
+                        path: path.into(),
+                        line: first_line_no,
+                        column: Some(n.clone()),
+                        message: format!(
+                            "no column named {n:?} in the header (columns: {})",
+                            h.join(", ")
+                        ),
+                    })
+                }
+            }
+        };
+        let user_col = resolve(&opts.user_col, "--user-col")?;
+        let item_col = resolve(&opts.item_col, "--item-col")?;
+        let rating_col =
+            opts.rating_col.as_ref().map(|c| resolve(c, "--rating-col")).transpose()?;
+        if user_col == item_col {
+            return Err(Error::param("--item-col", "the user and item columns must differ"));
+        }
+        let (time_col, time_required) = match &opts.time_col {
+            Some(c) => (Some(resolve(c, "--time-col")?), true),
+            None => {
+                let by_name = header.as_ref().and_then(|h| {
+                    ["timestamp", "time", "ts"]
+                        .iter()
+                        .find_map(|name| h.iter().position(|x| x.eq_ignore_ascii_case(name)))
+                });
+                let guess = by_name.unwrap_or(3);
+                let used = [Some(user_col), Some(item_col), rating_col];
+                let present = first_fields.len() > guess && !used.contains(&Some(guess));
+                (present.then_some(guess), false)
+            }
+        };
+
+        let body_start = if has_header { (first_end + 1).min(bytes.len()) } else { first_start };
+        let body_line0 = if has_header { first_line_no + 1 } else { first_line_no };
+        let spec = LineSpec {
+            delimiter,
+            user_col,
+            item_col,
+            rating_col,
+            time_col,
+            time_required,
+            rating_name: opts.rating_col.as_ref().map(|c| column_label(c, rating_col, &header)),
+            user_name: column_label(&opts.user_col, Some(user_col), &header),
+            item_name: column_label(&opts.item_col, Some(item_col), &header),
+            skip_invalid: opts.skip_invalid,
+            scan,
+        };
+        Ok(Some(Layout { spec, header, delimiter, rating_col, time_col, body_start, body_line0 }))
     }
-    let chunks: Vec<Chunk> = ranges
-        .par_iter()
-        .zip(line_starts.par_iter())
-        .map(|(&(s, e), &l0)| parse_chunk(&body[s..e], l0, &spec, opts.keep_lines))
-        .collect();
+}
+
+/// Line counts of one chunk of the body, from a quick first pass.
+#[derive(Clone, Copy, Default)]
+struct ChunkCount {
+    /// Number of `\n`.
+    newlines: u64,
+    /// Lines that could hold an interaction: the `\n`-terminated ones and a last one
+    /// without `\n`.
+    slots: usize,
+    /// Whether the chunk is UTF-8.
+    utf8: bool,
+}
+
+impl ChunkCount {
+    fn of(bytes: &[u8], utf8: bool) -> ChunkCount {
+        let newlines = memchr::memchr_iter(b'\n', bytes).count();
+        ChunkCount {
+            newlines: newlines as u64,
+            slots: newlines + usize::from(bytes.last().is_some_and(|&b| b != b'\n')),
+            utf8,
+        }
+    }
+}
+
+/// Parses the chunks of a body into the output arrays and merges them. `counts` gives each
+/// chunk's lines (in file order); `parse(k, parser, out)` feeds chunk `k` to `parser`,
+/// which writes to `out`, and returns false if the chunk could not be read, which makes the
+/// whole result `None`.
+#[allow(clippy::type_complexity)]
+fn assemble(
+    layout: &Layout,
+    path: &Path,
+    opts: &ReadOptions,
+    counts: &[ChunkCount],
+    parse: &(dyn Fn(usize, &mut ChunkParser<'_>, &mut Out<'_>) -> bool + Sync),
+) -> Result<Option<Interactions>> {
+    let body_utf8 = counts.iter().all(|c| c.utf8);
+    let cap: usize = counts.iter().map(|c| c.slots).sum();
+    let with_times = layout.time_col.is_some();
+    let mut user_idx = vec![0u32; cap];
+    let mut item_idx = vec![0u32; cap];
+    let mut values = vec![0f32; cap];
+    let mut times = vec![0i64; if with_times { cap } else { 0 }];
+    let mut lines = vec![0u64; if opts.keep_lines { cap } else { 0 }];
+    // Each chunk fills its own region of the arrays, one slot per line, and knows its first
+    // line number from the counts of the chunks before.
+    let chunks: Vec<Option<ChunkResult>> = {
+        let mut out = Out {
+            users: &mut user_idx[..],
+            items: &mut item_idx[..],
+            values: &mut values[..],
+            times: &mut times[..],
+            lines: &mut lines[..],
+        };
+        let mut jobs = Vec::with_capacity(counts.len());
+        let mut line0 = layout.body_line0;
+        for (k, count) in counts.iter().enumerate() {
+            let (head, rest) = out.split_at(count.slots);
+            jobs.push((k, line0, head));
+            out = rest;
+            line0 += count.newlines;
+        }
+        jobs.into_par_iter()
+            .map(|(k, line0, mut out)| {
+                let mut parser = ChunkParser::new(&layout.spec, body_utf8, line0);
+                let read = parse(k, &mut parser, &mut out);
+                // A chunk that stopped early on an error has not seen all its lines.
+                let whole = parser.res.error.is_some()
+                    || counts.get(k).is_some_and(|c| c.newlines == parser.newlines);
+                (read && whole).then_some(parser.res)
+            })
+            .collect()
+    };
+    let Some(chunks) = chunks.into_iter().collect::<Option<Vec<ChunkResult>>>() else {
+        return Ok(None);
+    };
 
     // Fail on the earliest error (chunks are in file order).
     if let Some(err) = chunks.iter().find_map(|c| c.error.clone()) {
         return Err(Error::Parse { path: path.into(), line: err.0, column: err.1, message: err.2 });
     }
 
-    // Merge the chunk-local id maps in file order: global first-appearance order.
-    let mut users = IdMap::new();
-    let mut items = IdMap::new();
-    let mut remaps = Vec::with_capacity(chunks.len());
-    for c in &chunks {
-        let ru: Vec<u32> = c.users.ids().map(|s| users.get_or_insert(s)).collect();
-        let ri: Vec<u32> = c.items.ids().map(|s| items.get_or_insert(s)).collect();
-        remaps.push((ru, ri));
-    }
+    // Merge the chunk-local ids in file order: global first-appearance order.
+    let (mut users, mut items) = (IdMap::new(), IdMap::new());
+    let (mut user_table, mut item_table) = (Vec::new(), Vec::new());
+    let str_globals: Vec<(Vec<u32>, Vec<u32>)> = chunks
+        .iter()
+        .map(|c| {
+            (
+                c.users.globalize(&mut users, &mut user_table),
+                c.items.globalize(&mut items, &mut item_table),
+            )
+        })
+        .collect();
     if users.len() >= u32::MAX as usize || items.len() >= u32::MAX as usize {
         return Err(Error::Invalid(format!(
             "{}: more than 4 billion distinct ids",
             path.display()
         )));
     }
-    let total: usize = chunks.iter().map(|c| c.values.len()).sum();
-    let mut user_idx = vec![0u32; total];
-    let mut item_idx = vec![0u32; total];
-    let mut values = vec![0f32; total];
-    let times_valid = time_col.is_some() && chunks.iter().all(|c| c.times_ok);
-    let mut times = if times_valid { vec![0i64; total] } else { Vec::new() };
-    let mut lines = if opts.keep_lines { vec![0u64; total] } else { Vec::new() };
+    // Codes to global indices, in place, chunk regions in parallel.
+    let mut regions = Vec::with_capacity(chunks.len());
     {
-        let mut u_rest = &mut user_idx[..];
-        let mut i_rest = &mut item_idx[..];
-        let mut v_rest = &mut values[..];
-        let mut t_rest = &mut times[..];
-        let mut l_rest = &mut lines[..];
+        let (mut u_rest, mut i_rest) = (&mut user_idx[..], &mut item_idx[..]);
         let mut jobs = Vec::with_capacity(chunks.len());
-        for (c, remap) in chunks.iter().zip(&remaps) {
-            let n = c.values.len();
-            let (u, ur) = u_rest.split_at_mut(n);
-            let (i, ir) = i_rest.split_at_mut(n);
-            let (v, vr) = v_rest.split_at_mut(n);
-            let (t, tr) = if times_valid { t_rest.split_at_mut(n) } else { (&mut [][..], t_rest) };
-            let (l, lr) =
-                if opts.keep_lines { l_rest.split_at_mut(n) } else { (&mut [][..], l_rest) };
-            (u_rest, i_rest, v_rest, t_rest, l_rest) = (ur, ir, vr, tr, lr);
-            jobs.push((c, remap, u, i, v, t, l));
+        let mut start = 0usize;
+        for ((c, count), (su, si)) in chunks.iter().zip(counts).zip(&str_globals) {
+            let (u, ur) = u_rest.split_at_mut(count.slots);
+            let (i, ir) = i_rest.split_at_mut(count.slots);
+            (u_rest, i_rest) = (ur, ir);
+            jobs.push((u, i, c.n, su, si));
+            regions.push((start, c.n));
+            start += count.slots;
         }
-        jobs.into_par_iter().for_each(|(c, (ru, ri), u, i, v, t, l)| {
-            for (dst, &src) in u.iter_mut().zip(&c.user_local) {
-                *dst = ru[src as usize];
+        let (ut, it) = (&user_table[..], &item_table[..]);
+        jobs.into_par_iter().for_each(|(u, i, n, su, si)| {
+            for x in u.iter_mut().take(n) {
+                *x = global_index(*x, ut, su);
             }
-            for (dst, &src) in i.iter_mut().zip(&c.item_local) {
-                *dst = ri[src as usize];
-            }
-            v.copy_from_slice(&c.values);
-            if !t.is_empty() {
-                t.copy_from_slice(&c.times);
-            }
-            if !l.is_empty() {
-                l.copy_from_slice(&c.lines);
+            for x in i.iter_mut().take(n) {
+                *x = global_index(*x, it, si);
             }
         });
     }
-    if opts.binary || rating_col.is_none() {
+    // Close the gaps left by blank, skipped or header lines (none in a clean file).
+    let total: usize = chunks.iter().map(|c| c.n).sum();
+    if total < cap {
+        compact(&mut user_idx, &regions, total);
+        compact(&mut item_idx, &regions, total);
+        compact(&mut values, &regions, total);
+        if with_times {
+            compact(&mut times, &regions, total);
+        }
+        if opts.keep_lines {
+            compact(&mut lines, &regions, total);
+        }
+    }
+    let times_valid = with_times && chunks.iter().all(|c| c.times_ok);
+    if opts.binary || layout.rating_col.is_none() {
         values.iter_mut().for_each(|v| *v = 1.0);
     }
     let mut skipped = SkipReport::default();
@@ -457,7 +591,7 @@ pub fn parse_interactions(bytes: &[u8], path: &Path, opts: &ReadOptions) -> Resu
         };
         return Err(Error::Empty { path: path.into(), message: why });
     }
-    Ok(Interactions {
+    Ok(Some(Interactions {
         path: path.into(),
         users,
         items,
@@ -466,10 +600,180 @@ pub fn parse_interactions(bytes: &[u8], path: &Path, opts: &ReadOptions) -> Resu
         values,
         times: times_valid.then_some(times),
         lines: opts.keep_lines.then_some(lines),
-        header,
-        delimiter: Some(delimiter),
+        header: layout.header.clone(),
+        delimiter: Some(layout.delimiter),
         skipped,
-    })
+    }))
+}
+
+/// Reading a file in streamed blocks (Unix: positioned reads, so threads share the file):
+/// one pass counts the lines of each chunk, a second parses them. The file is never held
+/// whole in memory, which spares the first touch of a buffer as large as the file (page
+/// faults are a large part of reading on some virtual machines) and lets files larger than
+/// memory be read.
+#[cfg(unix)]
+mod stream {
+    use std::fs::File;
+    use std::os::unix::fs::FileExt;
+    use std::path::Path;
+    use std::sync::Mutex;
+
+    use rayon::prelude::*;
+
+    use super::{
+        BOM, ChunkCount, Interactions, Layout, MIN_CHUNK, ReadOptions, assemble, chunk_target,
+    };
+    use crate::error::Result;
+
+    /// Size of a read; a block grows when a single line is longer.
+    const BLOCK: usize = 128 << 10;
+
+    /// How much of the start of the file the first lines are looked for in.
+    const PREFIX: usize = 64 << 10;
+
+    /// `Ok(None)` when the file is better read whole: not a regular file, small, odd first
+    /// lines, or anything unexpected while reading (the caller then reads it again whole,
+    /// and reports any error from that).
+    pub(super) fn read(path: &Path, opts: &ReadOptions) -> Result<Option<Interactions>> {
+        let Ok(file) = File::open(path) else { return Ok(None) };
+        let Ok(meta) = file.metadata() else { return Ok(None) };
+        let len = meta.len();
+        if !meta.is_file() || len < MIN_CHUNK as u64 {
+            return Ok(None);
+        }
+        let mut prefix = vec![0u8; PREFIX.min(len as usize)];
+        if file.read_exact_at(&mut prefix, 0).is_err() {
+            return Ok(None);
+        }
+        let bom = if prefix.starts_with(BOM) { BOM.len() } else { 0 };
+        let complete = prefix.len() as u64 == len;
+        let Some(layout) = Layout::detect(&prefix[bom..], complete, path, opts, true)? else {
+            return Ok(None);
+        };
+        let body_start = (bom + layout.body_start) as u64;
+
+        // Chunks: lines starting in [body_start + k * target, body_start + (k + 1) * target).
+        let target = chunk_target((len - body_start) as usize) as u64;
+        let n = (len - body_start).div_ceil(target).max(1);
+        let Some(starts) = (0..=n)
+            .into_par_iter()
+            .map(|k| line_start_at(&file, body_start, len, body_start + k * target))
+            .collect::<Option<Vec<u64>>>()
+        else {
+            return Ok(None);
+        };
+        let ranges: Vec<(u64, u64)> = starts.windows(2).map(|w| (w[0], w[1].max(w[0]))).collect();
+
+        // Pass 1: line counts (and UTF-8 validity) of each chunk.
+        let pool = Mutex::new(Vec::new());
+        let Some(counts) = ranges
+            .par_iter()
+            .map(|&(s, e)| {
+                let mut buf = take(&pool);
+                let mut count = ChunkCount { utf8: true, ..ChunkCount::default() };
+                let ok = for_each_block(&file, s, e, &mut buf, |block| {
+                    let c = ChunkCount::of(block, std::str::from_utf8(block).is_ok());
+                    count.newlines += c.newlines;
+                    count.slots += c.slots;
+                    count.utf8 &= c.utf8;
+                    true
+                });
+                give(&pool, buf);
+                ok.then_some(count)
+            })
+            .collect::<Option<Vec<ChunkCount>>>()
+        else {
+            return Ok(None);
+        };
+
+        // Pass 2: parse.
+        assemble(&layout, path, opts, &counts, &|k, parser, out| {
+            let Some(&(s, e)) = ranges.get(k) else { return false };
+            let mut buf = take(&pool);
+            let ok = for_each_block(&file, s, e, &mut buf, |block| {
+                parser.feed(block, std::str::from_utf8(block).ok(), out)
+            });
+            give(&pool, buf);
+            ok
+        })
+    }
+
+    /// The first line start at or after `x` in the body `[body_start, len)` (`len` if none).
+    fn line_start_at(file: &File, body_start: u64, len: u64, x: u64) -> Option<u64> {
+        if x <= body_start || x >= len {
+            return Some(x.clamp(body_start, len));
+        }
+        // A line starts at `x` when the byte before is `\n`.
+        let mut pos = x - 1;
+        let mut buf = [0u8; 4096];
+        while pos < len {
+            let n = ((len - pos) as usize).min(buf.len());
+            file.read_exact_at(&mut buf[..n], pos).ok()?;
+            if let Some(p) = memchr::memchr(b'\n', &buf[..n]) {
+                return Some(pos + p as u64 + 1);
+            }
+            pos += n as u64;
+        }
+        Some(len)
+    }
+
+    /// Calls `f` on consecutive blocks of whole lines covering `file[start..end)` (`end` is a
+    /// line start or the end of the file; the last block may end without `\n` only there).
+    /// False when a read fails or `f` says stop.
+    fn for_each_block(
+        file: &File,
+        start: u64,
+        end: u64,
+        buf: &mut Vec<u8>,
+        mut f: impl FnMut(&[u8]) -> bool,
+    ) -> bool {
+        if buf.len() < BLOCK {
+            buf.resize(BLOCK, 0);
+        }
+        let mut pos = start;
+        let mut filled = 0usize;
+        while pos < end || filled > 0 {
+            let want = ((end - pos) as usize).min(buf.len() - filled);
+            if want > 0 {
+                if file.read_exact_at(&mut buf[filled..filled + want], pos).is_err() {
+                    return false;
+                }
+                pos += want as u64;
+                filled += want;
+            }
+            let data = &buf[..filled];
+            let cut = if pos == end {
+                filled
+            } else {
+                match memchr::memrchr(b'\n', data) {
+                    Some(i) => i + 1,
+                    None => {
+                        // A line longer than the buffer.
+                        let grown = buf.len() * 2;
+                        buf.resize(grown, 0);
+                        continue;
+                    }
+                }
+            };
+            if !f(&data[..cut]) {
+                // The parser stopped on an error: the rest of the chunk does not matter.
+                return true;
+            }
+            buf.copy_within(cut..filled, 0);
+            filled -= cut;
+        }
+        true
+    }
+
+    fn take(pool: &Mutex<Vec<Vec<u8>>>) -> Vec<u8> {
+        pool.lock().ok().and_then(|mut p| p.pop()).unwrap_or_default()
+    }
+
+    fn give(pool: &Mutex<Vec<Vec<u8>>>, buf: Vec<u8>) {
+        if let Ok(mut p) = pool.lock() {
+            p.push(buf);
+        }
+    }
 }
 
 fn column_label(c: &Column, pos: Option<usize>, header: &Option<Vec<String>>) -> String {
@@ -616,6 +920,10 @@ impl<'a> FieldIter<'a> {
     }
 }
 
+/// Chunks are at least this long (the last one excepted), so that small files still use
+/// two threads but the per-chunk costs (id tables, merge) stay small.
+const MIN_CHUNK: usize = 256 << 10;
+
 struct LineSpec {
     delimiter: Delimiter,
     user_col: usize,
@@ -627,198 +935,627 @@ struct LineSpec {
     user_name: String,
     item_name: String,
     skip_invalid: bool,
+    /// Use [`fast_line`] where it applies (tests turn it off to compare).
+    scan: bool,
 }
 
+/// A chunk's region of the output arrays: one slot per line (`times` and `lines` are empty
+/// when not collected).
+struct Out<'a> {
+    users: &'a mut [u32],
+    items: &'a mut [u32],
+    values: &'a mut [f32],
+    times: &'a mut [i64],
+    lines: &'a mut [u64],
+}
+
+impl<'a> Out<'a> {
+    /// The first `n` slots, and the rest.
+    fn split_at(self, n: usize) -> (Out<'a>, Out<'a>) {
+        fn cut<T>(s: &mut [T], n: usize) -> (&mut [T], &mut [T]) {
+            let n = n.min(s.len()); // `times` and `lines` may be empty
+            s.split_at_mut(n)
+        }
+        let (u, ur) = cut(self.users, n);
+        let (i, ir) = cut(self.items, n);
+        let (v, vr) = cut(self.values, n);
+        let (t, tr) = cut(self.times, n);
+        let (l, lr) = cut(self.lines, n);
+        (
+            Out { users: u, items: i, values: v, times: t, lines: l },
+            Out { users: ur, items: ir, values: vr, times: tr, lines: lr },
+        )
+    }
+}
+
+/// What one chunk parsed, besides what it wrote to its [`Out`] region: the first `n` slots,
+/// with chunk-local user and item indices.
 #[derive(Default)]
-struct Chunk {
-    users: IdMap,
-    items: IdMap,
-    user_local: Vec<u32>,
-    item_local: Vec<u32>,
-    values: Vec<f32>,
-    times: Vec<i64>,
+struct ChunkResult {
+    users: LocalIds,
+    items: LocalIds,
+    n: usize,
     times_ok: bool,
-    lines: Vec<u64>,
     skipped: u64,
     skip_examples: Vec<(u64, String)>,
     error: Option<(u64, Option<String>, String)>,
 }
 
-fn parse_chunk(chunk: &[u8], line0: u64, spec: &LineSpec, keep_lines: bool) -> Chunk {
-    let mut out = Chunk { times_ok: true, ..Chunk::default() };
-    let mut st = ChunkState::default();
-    let max_col = [
-        Some(spec.user_col),
-        Some(spec.item_col),
-        spec.rating_col,
-        if spec.time_required { spec.time_col } else { None },
-    ]
-    .into_iter()
-    .flatten()
-    .max()
-    .unwrap_or(0);
-    let last_needed = max_col.max(spec.time_col.unwrap_or(0));
-    // Fast path: a valid UTF-8 chunk whose lines need no unquoting is split into borrowed
-    // field slices, reusing one vector; other lines go through the general splitter.
-    let utf8 = std::str::from_utf8(chunk).ok();
-    let mut spans: Vec<&str> = Vec::with_capacity(last_needed + 1);
-    let (mut ubuf, mut ibuf, mut vbuf, mut tbuf) =
-        (String::new(), String::new(), String::new(), String::new());
-    let mut start = 0usize;
-    let mut k = 0u64;
-    while start <= chunk.len() {
-        let end = memchr::memchr(b'\n', &chunk[start..]).map_or(chunk.len(), |p| start + p);
-        let line_no = line0 + k;
-        k += 1;
-        let (s, e) = (start, if end > start && chunk[end - 1] == b'\r' { end - 1 } else { end });
-        start = end + 1;
-        let raw = &chunk[s..e];
-        if raw.first().is_none_or(|b| b.is_ascii_whitespace())
-            && raw.iter().all(|b| b.is_ascii_whitespace())
-        {
-            continue;
+/// Moves the `(start, len)` regions of `v` together, in order, and keeps the first `total`.
+fn compact<T: Copy>(v: &mut Vec<T>, regions: &[(usize, usize)], total: usize) {
+    let mut to = 0usize;
+    for &(start, len) in regions {
+        if start != to {
+            v.copy_within(start..start + len, to);
         }
-        let quoted =
-            matches!(spec.delimiter, Delimiter::Byte(_)) && memchr::memchr(b'"', raw).is_some();
-        let nfields;
-        let fields: [&str; 4];
-        if let (Some(all), false) = (utf8, quoted) {
-            let line = &all[s..e];
-            spans.clear();
-            match spec.delimiter {
-                Delimiter::Byte(d) => {
-                    let mut from = 0;
-                    for p in memchr::memchr_iter(d, line.as_bytes()) {
-                        spans.push(&line[from..p]);
-                        from = p + 1;
-                        if spans.len() > last_needed {
-                            break;
-                        }
-                    }
-                    if spans.len() <= last_needed {
-                        spans.push(&line[from..]);
-                    }
-                }
-                _ => {
-                    let mut it = FieldIter::new(line, spec.delimiter);
-                    while let Some(std::borrow::Cow::Borrowed(f)) = it.next_field() {
-                        spans.push(f);
-                        if spans.len() > last_needed {
-                            break;
-                        }
-                    }
-                }
-            }
-            nfields = spans.len();
-            let get =
-                |c: Option<usize>| c.and_then(|c| spans.get(c)).map_or("", |f| f.trim_ascii());
-            fields = [
-                get(Some(spec.user_col)),
-                get(Some(spec.item_col)),
-                get(spec.rating_col),
-                get(spec.time_col),
-            ];
-        } else {
-            let text = decode(raw);
-            let mut n = 0usize;
-            let mut it = FieldIter::new(&text, spec.delimiter);
-            for b in [&mut ubuf, &mut ibuf, &mut vbuf, &mut tbuf] {
-                b.clear();
-            }
-            while let Some(f) = it.next_field() {
-                let f = f.trim();
-                if n == spec.user_col {
-                    ubuf.push_str(f);
-                }
-                if n == spec.item_col {
-                    ibuf.push_str(f);
-                }
-                if Some(n) == spec.rating_col {
-                    vbuf.push_str(f);
-                }
-                if Some(n) == spec.time_col {
-                    tbuf.push_str(f);
-                }
-                n += 1;
-                if n > last_needed {
-                    break;
-                }
-            }
-            nfields = n;
-            fields = [ubuf.as_str(), ibuf.as_str(), vbuf.as_str(), tbuf.as_str()];
-        }
-        if st.record(&mut out, spec, line_no, nfields, max_col, fields, keep_lines).is_err() {
-            return out;
-        }
+        to += len;
     }
-    out
+    v.truncate(total);
 }
 
-/// Per-chunk direct tables for small integer ids (value → local index + 1), which skip hashing.
-#[derive(Default)]
-struct ChunkState {
-    direct_users: Vec<u32>,
-    direct_items: Vec<u32>,
+/// Parses the lines of one chunk, fed in blocks of whole lines, into its output region.
+///
+/// Lines take one of three routes, which give the same fields:
+/// - the fast one, [`fast_line`], for the usual line of a UTF-8 block split on one byte or
+///   `::`: one pass over the bytes finds the needed fields and reads all-digit ones;
+/// - the common one: any other UTF-8 line without `"` is split into borrowed slices by
+///   [`FieldIter`], and the fields are trimmed of ASCII whitespace;
+/// - the general one: quoted lines and lines that are not UTF-8 (read as Latin-1) are
+///   decoded and split by [`FieldIter`], and the fields trimmed of any Unicode whitespace.
+///
+/// The two trims differ only on a field that starts or ends with a non-ASCII character or a
+/// vertical tab. Historically the route depended on whether the whole chunk was UTF-8, and
+/// the chunk was the whole body for files under 4 MiB; so such a line takes the general
+/// route exactly when the body (`body_utf8`) is not UTF-8, whatever the chunking.
+struct ChunkParser<'s> {
+    spec: &'s LineSpec,
+    fast: Option<FastSpec>,
+    body_utf8: bool,
+    max_col: usize,
+    last_needed: usize,
+    /// Number of the next line.
+    line_no: u64,
+    /// `\n` seen so far.
+    newlines: u64,
+    res: ChunkResult,
+    bufs: [String; 4],
+}
+
+impl<'s> ChunkParser<'s> {
+    fn new(spec: &'s LineSpec, body_utf8: bool, line0: u64) -> Self {
+        let max_col = [
+            Some(spec.user_col),
+            Some(spec.item_col),
+            spec.rating_col,
+            if spec.time_required { spec.time_col } else { None },
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(0);
+        let last_needed = max_col.max(spec.time_col.unwrap_or(0));
+        ChunkParser {
+            spec,
+            fast: FastSpec::new(spec, last_needed),
+            body_utf8,
+            max_col,
+            last_needed,
+            line_no: line0,
+            newlines: 0,
+            res: ChunkResult { times_ok: true, ..ChunkResult::default() },
+            bufs: Default::default(),
+        }
+    }
+
+    /// Parses a block of whole lines (ending with `\n`, or at the end of the chunk);
+    /// `text` is the block when it is UTF-8. Returns false once the chunk stopped on an
+    /// error (the rest of it does not matter).
+    fn feed(&mut self, block: &[u8], text: Option<&str>, out: &mut Out<'_>) -> bool {
+        let spec = self.spec;
+        let (max_col, last_needed) = (self.max_col, self.last_needed);
+        let fast = text.zip(self.fast.as_ref());
+        // Whether fields must be checked for edges that only Unicode trimming removes.
+        let check_odd =
+            !self.body_utf8 && (!block.is_ascii() || memchr::memchr(0x0B, block).is_some());
+        // With a one-byte delimiter, a line with a `"` is read by the general route; this is
+        // the position of the next `"` (one search per quote, not per line).
+        let quotes_matter = matches!(spec.delimiter, Delimiter::Byte(_));
+        let mut next_quote =
+            if quotes_matter { memchr::memchr(b'"', block) } else { None }.unwrap_or(usize::MAX);
+        let mut strs: Vec<&str> = Vec::new();
+        let mut start = 0usize;
+        while start < block.len() {
+            let line_start = start;
+            let this_line = self.line_no;
+            self.line_no += 1;
+            if let Some((text, fs)) = fast {
+                if let Some(line) = fast_line(text.as_bytes(), line_start, fs) {
+                    // The fields as text, trimmed (only needed off the all-digit path).
+                    let fields =
+                        || line.ranges.map(|(a, b)| text.get(a..b).map_or("", str::trim_ascii));
+                    let odd = check_odd && fields().iter().any(|f| odd_edge(f.as_bytes()));
+                    if next_quote >= line.end && !odd {
+                        start = line.end + 1;
+                        self.newlines += u64::from(line.end < block.len());
+                        let res = &mut self.res;
+                        if res.record_digits(out, spec, this_line, &line, text.as_bytes()) {
+                            continue;
+                        }
+                        let nfields = last_needed + 1;
+                        let fields = fields();
+                        if res
+                            .record(out, spec, this_line, nfields, max_col, fields, line.digits)
+                            .is_err()
+                        {
+                            return false;
+                        }
+                        continue;
+                    }
+                }
+            }
+
+            // The line is `line_start..end` (`end` at its `\n` or the block's end).
+            let rest = block.get(line_start..).unwrap_or_default();
+            let end = memchr::memchr(b'\n', rest).map_or(block.len(), |p| line_start + p);
+            start = end + 1;
+            self.newlines += u64::from(end < block.len());
+            let quoted = next_quote < end;
+            if next_quote < start {
+                next_quote = block
+                    .get(start..)
+                    .and_then(|rest| memchr::memchr(b'"', rest))
+                    .map_or(usize::MAX, |p| start + p);
+            }
+            let raw = block.get(line_start..end).unwrap_or_default();
+            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            if raw.first().is_none_or(|b| b.is_ascii_whitespace())
+                && raw.iter().all(|b| b.is_ascii_whitespace())
+            {
+                continue;
+            }
+            let common = if quoted {
+                None
+            } else {
+                let line = match text {
+                    Some(all) => all.get(line_start..line_start + raw.len()),
+                    None => std::str::from_utf8(raw).ok(),
+                };
+                line.map(|line| {
+                    strs.clear();
+                    let mut it = FieldIter::new(line, spec.delimiter);
+                    while let Some(std::borrow::Cow::Borrowed(f)) = it.next_field() {
+                        strs.push(f);
+                        if strs.len() > last_needed {
+                            break;
+                        }
+                    }
+                    let get = |c: Option<usize>| {
+                        c.and_then(|c| strs.get(c)).map_or("", |f| f.trim_ascii())
+                    };
+                    let fields = [
+                        get(Some(spec.user_col)),
+                        get(Some(spec.item_col)),
+                        get(spec.rating_col),
+                        get(spec.time_col),
+                    ];
+                    (strs.len(), fields)
+                })
+            };
+            // See the type's documentation: only when the body is UTF-8 does ASCII trimming
+            // stand for a field that may end in other whitespace.
+            let common = common.filter(|(_, fields)| {
+                !(check_odd && fields.iter().any(|f| odd_edge(f.as_bytes())))
+            });
+            let general;
+            let (nfields, fields) = match common {
+                Some(c) => c,
+                None => {
+                    let decoded = decode(raw);
+                    let mut n = 0usize;
+                    let mut it = FieldIter::new(&decoded, spec.delimiter);
+                    let [ubuf, ibuf, vbuf, tbuf] = &mut self.bufs;
+                    for b in [&mut *ubuf, &mut *ibuf, &mut *vbuf, &mut *tbuf] {
+                        b.clear();
+                    }
+                    while let Some(f) = it.next_field() {
+                        let f = f.trim();
+                        if n == spec.user_col {
+                            ubuf.push_str(f);
+                        }
+                        if n == spec.item_col {
+                            ibuf.push_str(f);
+                        }
+                        if Some(n) == spec.rating_col {
+                            vbuf.push_str(f);
+                        }
+                        if Some(n) == spec.time_col {
+                            tbuf.push_str(f);
+                        }
+                        n += 1;
+                        if n > last_needed {
+                            break;
+                        }
+                    }
+                    general = [ubuf.as_str(), ibuf.as_str(), vbuf.as_str(), tbuf.as_str()];
+                    (n, general)
+                }
+            };
+            let res = &mut self.res;
+            if res.record(out, spec, this_line, nfields, max_col, fields, [None; 4]).is_err() {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Whether `trim` could remove more than `trim_ascii` from this (ASCII-trimmed) field: it
+/// starts or ends with a vertical tab or a non-ASCII byte.
+fn odd_edge(f: &[u8]) -> bool {
+    let odd = |b: &u8| *b == 0x0B || *b >= 0x80;
+    f.first().is_some_and(odd) || f.last().is_some_and(odd)
+}
+
+/// The field separators [`fast_line`] reads: the same splits as [`FieldIter`] on a line
+/// without quotes.
+#[derive(Clone, Copy)]
+enum Sep {
+    Byte(u8),
+    DoubleColon,
+}
+
+/// What [`fast_line`] needs: the separator and the role of each column up to the last
+/// needed one (0 user, 1 item, 2 value, 3 time, [`SKIP`] unused).
+#[derive(Clone)]
+struct FastSpec {
+    sep: Sep,
+    roles: Vec<usize>,
+}
+
+/// A column [`fast_line`] passes over.
+const SKIP: usize = 4;
+
+impl FastSpec {
+    /// `None` when the fast route does not apply: other delimiters, a delimiter that could
+    /// be part of a number or a line end, or a column with two roles.
+    fn new(spec: &LineSpec, last_needed: usize) -> Option<FastSpec> {
+        let sep = match spec.delimiter {
+            Delimiter::Byte(d) if !(d.is_ascii_digit() || matches!(d, b'\n' | b'\r' | b'"')) => {
+                Sep::Byte(d)
+            }
+            Delimiter::DoubleColon => Sep::DoubleColon,
+            _ => return None,
+        };
+        if !spec.scan {
+            return None;
+        }
+        let mut roles = vec![SKIP; last_needed + 1];
+        let cols = [Some(spec.user_col), Some(spec.item_col), spec.rating_col, spec.time_col];
+        for (role, col) in cols.into_iter().enumerate() {
+            if let Some(c) = col {
+                match roles.get_mut(c) {
+                    Some(r) if *r == SKIP => *r = role,
+                    _ => return None,
+                }
+            }
+        }
+        Some(FastSpec { sep, roles })
+    }
+}
+
+/// The fast route: one pass over the line starting at `bytes[start]` in a UTF-8 chunk.
+///
+/// Returns the position of the line's `\n` (or the chunk's end), the byte ranges of the
+/// needed fields, and the value of those that are 1 to 18 ASCII digits. `None` — the
+/// line goes to the other routes — when the line starts with whitespace (it may be blank)
+/// or has fewer fields than needed. Fields are split as [`FieldIter`] splits a line without
+/// quotes (the caller checks for quotes): the line's last field may keep a trailing `\r`,
+/// which the trim removes anyway.
+#[inline(always)]
+fn fast_line(bytes: &[u8], start: usize, spec: &FastSpec) -> Option<FastLine> {
+    if bytes.get(start).is_none_or(|b| b.is_ascii_whitespace()) {
+        return None;
+    }
+    let is_sep = |p: usize| match spec.sep {
+        Sep::Byte(d) => bytes.get(p) == Some(&d),
+        Sep::DoubleColon => bytes.get(p) == Some(&b':') && bytes.get(p + 1) == Some(&b':'),
+    };
+    let sep_len = match spec.sep {
+        Sep::Byte(_) => 1,
+        Sep::DoubleColon => 2,
+    };
+    let mut line = FastLine { end: 0, ranges: [(0, 0); 4], digits: [None; 4] };
+    let mut p = start;
+    let last = spec.roles.len() - 1;
+    for (c, &role) in spec.roles.iter().enumerate() {
+        let field_start = p;
+        let mut value = 0u64;
+        while let Some(&b) = bytes.get(p) {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            value = value.wrapping_mul(10).wrapping_add(u64::from(d));
+            p += 1;
+        }
+        let digits_end = p;
+        while let Some(&b) = bytes.get(p) {
+            if b == b'\n' || is_sep(p) {
+                break;
+            }
+            p += 1;
+        }
+        let line_ends = !is_sep(p);
+        if role != SKIP {
+            let n = digits_end - field_start;
+            // All digits, but for a `\r` before the line's `\n`, which the trim removes.
+            let all_digits = (1..=18).contains(&n)
+                && (p == digits_end
+                    || (line_ends && p == digits_end + 1 && bytes.get(digits_end) == Some(&b'\r')));
+            let (range, digits) = if all_digits {
+                ((field_start, digits_end), Some(value))
+            } else {
+                ((field_start, p), None)
+            };
+            match role {
+                0 => (line.ranges[0], line.digits[0]) = (range, digits),
+                1 => (line.ranges[1], line.digits[1]) = (range, digits),
+                2 => (line.ranges[2], line.digits[2]) = (range, digits),
+                _ => (line.ranges[3], line.digits[3]) = (range, digits),
+            }
+        }
+        if c == last {
+            line.end = if line_ends {
+                p
+            } else {
+                memchr::memchr(b'\n', bytes.get(p..)?).map_or(bytes.len(), |q| p + q)
+            };
+            return Some(line);
+        }
+        if line_ends {
+            return None;
+        }
+        p += sep_len;
+    }
+    None
+}
+
+/// A line read by [`fast_line`].
+struct FastLine {
+    /// Position of the line's `\n` (or the chunk's end).
+    end: usize,
+    /// Byte ranges of the user, item, value and time fields, before trimming (empty for an
+    /// absent column).
+    ranges: [(usize, usize); 4],
+    /// The value of each field that is 1 to 18 ASCII digits (its range is just the digits).
+    digits: [Option<u64>; 4],
 }
 
 /// Ids that are plain decimal integers below this use a direct table instead of a hash.
 const DIRECT_LIMIT: usize = 1 << 22;
 
-/// The local index of `id`: through `direct` when it is a canonical small integer
-/// (no sign, no leading zero), else through the hash map. Both give the same numbering.
-fn intern(ids: &mut IdMap, direct: &mut Vec<u32>, id: &str) -> u32 {
-    let b = id.as_bytes();
-    let canonical = !b.is_empty()
-        && b.len() <= 7
-        && (b[0] != b'0' || b.len() == 1)
-        && b.iter().all(u8::is_ascii_digit);
-    if !canonical {
-        return ids.get_or_insert(id);
+/// The value of a canonical decimal id below [`DIRECT_LIMIT`]: 1 to 7 digits, no leading
+/// zero (so that distinct strings never share a value).
+fn small_id(b: &[u8]) -> Option<usize> {
+    if b.is_empty() || b.len() > 7 || (b.len() > 1 && b.first() == Some(&b'0')) {
+        return None;
     }
-    let n = b.iter().fold(0usize, |acc, &d| acc * 10 + usize::from(d - b'0'));
-    if n >= DIRECT_LIMIT {
-        return ids.get_or_insert(id);
-    }
-    if let Some(&v) = direct.get(n) {
-        if v != 0 {
-            return v - 1;
+    let mut n = 0usize;
+    for &c in b {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
         }
+        n = n * 10 + usize::from(d);
     }
-    let i = ids.get_or_insert(id);
-    if n >= direct.len() {
-        direct.resize((n + 1).next_power_of_two().min(DIRECT_LIMIT), 0);
-    }
-    direct[n] = i + 1;
-    i
+    (n < DIRECT_LIMIT).then_some(n)
 }
 
-impl ChunkState {
-    /// Validates one line's fields (user, item, value, time) and appends the interaction.
-    /// `Err` stops the chunk (the error is in `out.error`); skipped lines return `Ok`.
+/// `n` in decimal, written into `buf` (room for [`DIRECT_LIMIT`]'s 7 digits).
+fn decimal(mut n: usize, buf: &mut [u8; 8]) -> &str {
+    let mut k = buf.len();
+    loop {
+        k -= 1;
+        buf[k] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 || k == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[k..]).unwrap_or_default()
+}
+
+/// One chunk's ids, as codes written to the output arrays until the merge turns them into
+/// global indices. A canonical small integer id (see [`small_id`]) is its own code, and is
+/// remembered in a bitset (a few KiB, where a table of indices would not stay in cache);
+/// another id is [`STR_TAG`] plus its index in a chunk-local [`IdMap`].
+#[derive(Default)]
+struct LocalIds {
+    /// Ids in order of first appearance in the chunk.
+    order: Vec<LocalId>,
+    /// Bit `n` is set once integer id `n` is seen.
+    seen: Vec<u64>,
+    strs: IdMap,
+}
+
+/// Marks codes of ids that are not small integers.
+const STR_TAG: u32 = 1 << 31;
+
+#[derive(Clone, Copy)]
+enum LocalId {
+    Num(u32),
+    Str(u32),
+}
+
+/// `table[n]`, growing the table (zero-filled) to hold `n`.
+fn direct_slot(table: &mut Vec<u32>, n: usize) -> Option<&mut u32> {
+    if n >= table.len() {
+        table.resize((n + 1).next_power_of_two().min(DIRECT_LIMIT), 0);
+    }
+    table.get_mut(n)
+}
+
+impl LocalIds {
+    /// The code of the canonical small integer id `n` (see [`small_id`]).
+    #[inline(always)]
+    fn code_small(&mut self, n: usize) -> u32 {
+        if !self.seen.get(n / 64).is_some_and(|w| w & (1 << (n % 64)) != 0) {
+            self.add_small(n);
+        }
+        n as u32
+    }
+
+    #[inline(never)]
+    fn add_small(&mut self, n: usize) {
+        if n / 64 >= self.seen.len() {
+            self.seen.resize((n / 64 + 1).next_power_of_two(), 0);
+        }
+        if let Some(w) = self.seen.get_mut(n / 64) {
+            *w |= 1 << (n % 64);
+        }
+        self.order.push(LocalId::Num(n as u32));
+    }
+
+    /// The code of `id`; `digits` is its value when it is all digits (a hint that spares
+    /// reading them again). `None` past 2^31 distinct other ids in one chunk.
+    fn code(&mut self, id: &str, digits: Option<u64>) -> Option<u32> {
+        let small = match digits {
+            Some(v) => {
+                let b = id.as_bytes();
+                let canonical = b.len() <= 7 && (b.len() == 1 || b.first() != Some(&b'0'));
+                (canonical && v < DIRECT_LIMIT as u64).then_some(v as usize)
+            }
+            None => small_id(id.as_bytes()),
+        };
+        if let Some(n) = small {
+            return Some(self.code_small(n));
+        }
+        let known = self.strs.len();
+        let j = self.strs.get_or_insert(id);
+        if j as usize == known {
+            self.order.push(LocalId::Str(j));
+        }
+        (j < STR_TAG).then_some(STR_TAG | j)
+    }
+
+    /// Adds the chunk's ids that are new to `global`, in order of first appearance; `table`
+    /// maps integer ids to their global index + 1. Returns the global index of each
+    /// chunk-local other id.
+    fn globalize(&self, global: &mut IdMap, table: &mut Vec<u32>) -> Vec<u32> {
+        let mut buf = [0u8; 8];
+        let mut str_global = vec![0u32; self.strs.len()];
+        for &id in &self.order {
+            match id {
+                LocalId::Num(n) => {
+                    let n = n as usize;
+                    if table.get(n).is_none_or(|&v| v == 0) {
+                        let g = global.get_or_insert(decimal(n, &mut buf));
+                        if let Some(slot) = direct_slot(table, n) {
+                            *slot = g + 1;
+                        }
+                    }
+                }
+                LocalId::Str(j) => {
+                    let g = global.get_or_insert(self.strs.id(j).unwrap_or_default());
+                    if let Some(slot) = str_global.get_mut(j as usize) {
+                        *slot = g;
+                    }
+                }
+            }
+        }
+        str_global
+    }
+}
+
+/// The global index of a chunk's id code (see [`LocalIds`]).
+#[inline(always)]
+fn global_index(code: u32, table: &[u32], str_global: &[u32]) -> u32 {
+    let g = if code & STR_TAG != 0 {
+        str_global.get((code & !STR_TAG) as usize).copied()
+    } else {
+        table.get(code as usize).map(|v| v.saturating_sub(1))
+    };
+    g.unwrap_or_default()
+}
+
+impl ChunkResult {
+    /// [`ChunkResult::record`] for the usual line from [`fast_line`]: user and item are
+    /// small canonical integers, and the value and time (when used) all digits. Such a line
+    /// passes every check in `record`, and its numbers are read as `record` reads them.
+    /// Returns false, having done nothing, for any other line.
+    #[inline(always)]
+    fn record_digits(
+        &mut self,
+        out: &mut Out<'_>,
+        spec: &LineSpec,
+        line_no: u64,
+        line: &FastLine,
+        bytes: &[u8],
+    ) -> bool {
+        let small = |role: usize| -> Option<usize> {
+            let (a, b) = line.ranges[role];
+            let v = line.digits[role]?;
+            let canonical = b - a <= 7 && (b - a == 1 || bytes.get(a) != Some(&b'0'));
+            (canonical && v < DIRECT_LIMIT as u64).then_some(v as usize)
+        };
+        let (Some(u), Some(i)) = (small(0), small(1)) else { return false };
+        let value = match (spec.rating_col, line.digits[2]) {
+            (None, _) => 1.0,
+            // As `parse_f32_fast` reads an integer: exact in an `f64` (< 10^15), one rounding.
+            (Some(_), Some(m)) if line.ranges[2].1 - line.ranges[2].0 <= 15 => m as f64 as f32,
+            _ => return false,
+        };
+        let time = match (spec.time_col, line.digits[3]) {
+            (None, _) => 0,
+            (Some(_), Some(t)) => t as i64, // at most 18 digits: as `parse_time` reads them
+            _ => return false,
+        };
+        let k = self.n;
+        let (Some(su), Some(si), Some(sv)) =
+            (out.users.get_mut(k), out.items.get_mut(k), out.values.get_mut(k))
+        else {
+            return false;
+        };
+        (*su, *si, *sv) = (self.users.code_small(u), self.items.code_small(i), value);
+        if let Some(st) = out.times.get_mut(k) {
+            *st = time;
+        }
+        if let Some(sl) = out.lines.get_mut(k) {
+            *sl = line_no;
+        }
+        self.n += 1;
+        true
+    }
+
+    /// Validates one line's fields (user, item, value, time) and writes the interaction to
+    /// the next slot. `digits` holds the value of each field that is 1 to 18 ASCII digits
+    /// (from [`fast_line`]), which spares parsing it again. `Err` stops the chunk (the error
+    /// is in `self.error`); skipped lines return `Ok`.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn record(
         &mut self,
-        out: &mut Chunk,
+        out: &mut Out<'_>,
         spec: &LineSpec,
         line_no: u64,
         nfields: usize,
         max_col: usize,
         [user, item, value, time]: [&str; 4],
-        keep_lines: bool,
+        digits: [Option<u64>; 4],
     ) -> Result<(), ()> {
-        let fail = |col: Option<String>, msg: String, out: &mut Chunk| -> Result<(), ()> {
+        let fail = |col: Option<String>, msg: String, res: &mut ChunkResult| -> Result<(), ()> {
             if spec.skip_invalid {
-                out.skipped += 1;
-                if out.skip_examples.len() < SKIP_EXAMPLES {
+                res.skipped += 1;
+                if res.skip_examples.len() < SKIP_EXAMPLES {
                     let what = match &col {
                         Some(c) => format!("column {c}: {msg}"),
                         None => msg,
                     };
-                    out.skip_examples.push((line_no, what));
+                    res.skip_examples.push((line_no, what));
                 }
                 Ok(())
             } else {
-                out.error = Some((line_no, col, msg));
+                res.error = Some((line_no, col, msg));
                 Err(())
             }
         };
@@ -829,62 +1566,151 @@ impl ChunkState {
                 spec.delimiter.name(),
                 max_col
             );
-            return fail(None, msg, out);
+            return fail(None, msg, self);
         }
         if user.is_empty() {
-            return fail(Some(spec.user_name.clone()), "empty user id".into(), out);
+            return fail(Some(spec.user_name.clone()), "empty user id".into(), self);
         }
         if item.is_empty() {
-            return fail(Some(spec.item_name.clone()), "empty item id".into(), out);
+            return fail(Some(spec.item_name.clone()), "empty item id".into(), self);
         }
-        let value = match spec.rating_col {
-            None => 1.0,
-            Some(_) => match value.parse::<f32>() {
+        let value = match (spec.rating_col, digits[2]) {
+            (None, _) => 1.0,
+            // As `parse_f32_fast` reads an integer: exact in an `f64` (< 10^15), one rounding.
+            (Some(_), Some(m)) if value.len() <= 15 => m as f64 as f32,
+            (Some(_), _) => match parse_f32(value) {
                 Ok(v) if v.is_finite() => v,
                 Ok(v) => {
                     let msg = format!("value {v} is not finite; ratings must be finite numbers");
-                    return fail(spec.rating_name.clone(), msg, out);
+                    return fail(spec.rating_name.clone(), msg, self);
                 }
                 Err(_) => {
                     return fail(
                         spec.rating_name.clone(),
                         format!("{value:?} is not a number"),
-                        out,
+                        self,
                     );
                 }
             },
         };
         let mut t = 0i64;
         if let Some(tc) = spec.time_col {
-            match if nfields > tc { parse_time(time) } else { None } {
+            let parsed = match digits[3] {
+                Some(v) => Some(v as i64), // at most 18 digits: as `parse_time` reads them
+                None if nfields > tc => parse_time(time),
+                None => None,
+            };
+            match parsed {
                 Some(v) => t = v,
                 None if spec.time_required => {
                     return fail(
                         Some(tc.to_string()),
                         format!("timestamp {time:?} is not a number"),
-                        out,
+                        self,
                     );
                 }
-                None => out.times_ok = false,
+                None => self.times_ok = false,
             }
         }
-        let u = intern(&mut out.users, &mut self.direct_users, user);
-        let i = intern(&mut out.items, &mut self.direct_items, item);
-        out.user_local.push(u);
-        out.item_local.push(i);
-        out.values.push(value);
-        if spec.time_col.is_some() {
-            out.times.push(t);
+        let k = self.n;
+        let (Some(u), Some(i)) =
+            (self.users.code(user, digits[0]), self.items.code(item, digits[1]))
+        else {
+            return fail(
+                None,
+                "more than 2 billion distinct ids in one part of the file".into(),
+                self,
+            );
+        };
+        match (out.users.get_mut(k), out.items.get_mut(k), out.values.get_mut(k)) {
+            (Some(su), Some(si), Some(sv)) => (*su, *si, *sv) = (u, i, value),
+            // Cannot happen: a chunk has a slot for each of its lines.
+            _ => return fail(None, "internal error: more lines than counted".into(), self),
         }
-        if keep_lines {
-            out.lines.push(line_no);
+        if let Some(st) = out.times.get_mut(k) {
+            *st = t;
         }
+        if let Some(sl) = out.lines.get_mut(k) {
+            *sl = line_no;
+        }
+        self.n += 1;
         Ok(())
     }
 }
 
+/// Exact powers of ten: every one up to 10^22 is an `f64` without rounding.
+const POW10: [f64; 16] =
+    [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/// `s.parse::<f32>()`, bit for bit, with a fast path for plain decimals like `4`, `3.5`,
+/// `-0.722`.
+fn parse_f32(s: &str) -> Result<f32, std::num::ParseFloatError> {
+    match parse_f32_fast(s.as_bytes()) {
+        Some(v) => Ok(v),
+        None => s.parse(),
+    }
+}
+
+/// `[-]digits[.digits]` with at most 15 digits, else `None` (left to the standard parser).
+///
+/// Why this is the correctly rounded `f32`, as `str::parse` gives: the digits without the
+/// dot form an integer `m < 10^15 < 2^53`, and `10^f` (`f` ≤ 15 fraction digits) is exact
+/// too, so `m / 10^f` is one IEEE division: the `f64` nearest to the decimal value `q`.
+/// Rounding that `f64` to `f32` rounds `q` itself unless the `f64` lands exactly halfway
+/// between two `f32`s (f32 midpoints are `f64`s, and rounding to `f64` never crosses one:
+/// `q` and its `f64` are on the same side of every midpoint, or the `f64` is the midpoint).
+/// The halfway case — the 29 bits an `f32` does not keep are exactly `1 << 28` — is left to
+/// the standard parser. Values here lie between 10^-15 and 10^15, far from the `f32`
+/// subnormal and overflow ranges, so those 29 bits are the right ones to look at.
+fn parse_f32_fast(b: &[u8]) -> Option<f32> {
+    let (neg, digits) = match b.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, b),
+    };
+    let mut m = 0u64;
+    let mut ndigits = 0usize;
+    let mut frac: Option<usize> = None;
+    for &c in digits {
+        match c {
+            b'0'..=b'9' => {
+                m = m * 10 + u64::from(c - b'0');
+                ndigits += 1;
+                if ndigits > 15 {
+                    return None;
+                }
+                if let Some(f) = &mut frac {
+                    *f += 1;
+                }
+            }
+            // A dot after at least one digit (`.5` is left to the standard parser).
+            b'.' if frac.is_none() && ndigits > 0 => frac = Some(0),
+            _ => return None,
+        }
+    }
+    if ndigits == 0 {
+        return None;
+    }
+    let v = match frac {
+        // An integer: `m` is exact as an `f64`, so one rounding to `f32`.
+        None | Some(0) => m as f64 as f32,
+        Some(f) => {
+            let x = m as f64 / *POW10.get(f)?;
+            if x.to_bits() & ((1 << 29) - 1) == 1 << 28 {
+                return None;
+            }
+            x as f32
+        }
+    };
+    Some(if neg { -v } else { v })
+}
+
 /// A timestamp as an integer (seconds or any unit), or a float truncated to an integer.
 fn parse_time(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    // Fast path: up to 18 plain digits cannot overflow an i64 (what `parse::<i64>` gives).
+    if !b.is_empty() && b.len() <= 18 && b.iter().all(u8::is_ascii_digit) {
+        return Some(b.iter().fold(0i64, |acc, &d| acc * 10 + i64::from(d - b'0')));
+    }
     s.parse::<i64>()
         .ok()
         .or_else(|| s.parse::<f64>().ok().filter(|v| v.is_finite()).map(|v| v as i64))
@@ -1051,5 +1877,233 @@ mod tests {
             assert_eq!(d.user_idx[k], u);
         }
         assert_eq!(d.lines.as_ref().unwrap()[n - 1], n as u64);
+    }
+
+    /// The whole result of a read, for comparing two ways of reading.
+    fn summary(r: &Result<Interactions>) -> String {
+        match r {
+            Err(e) => format!("error: {e}"),
+            Ok(d) => format!(
+                "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+                d.users.ids().collect::<Vec<_>>(),
+                d.items.ids().collect::<Vec<_>>(),
+                d.user_idx,
+                d.item_idx,
+                d.values.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                d.times,
+                d.lines,
+                d.header,
+                d.delimiter,
+                d.skipped
+            ),
+        }
+    }
+
+    /// `parse_time` as it was before its fast path.
+    fn parse_time_std(s: &str) -> Option<i64> {
+        s.parse::<i64>()
+            .ok()
+            .or_else(|| s.parse::<f64>().ok().filter(|v| v.is_finite()).map(|v| v as i64))
+    }
+
+    fn same_f32(s: &str) {
+        let (fast, std) = (parse_f32(s), s.parse::<f32>());
+        match (&fast, &std) {
+            (Ok(a), Ok(b)) => assert_eq!(a.to_bits(), b.to_bits(), "{s:?}: {a} vs {b}"),
+            (Err(_), Err(_)) => {}
+            _ => panic!("{s:?}: {fast:?} vs {std:?}"),
+        }
+    }
+
+    #[test]
+    fn fast_f32_tricky_cases() {
+        // Exact f32 midpoints (ties to even) go to the standard parser.
+        for s in ["8388608.5", "8388609.5", "-8388608.5", "16777217", "16777219", "33554434"] {
+            same_f32(s);
+        }
+        assert_eq!(parse_f32_fast(b"8388608.5"), None);
+        // Not midpoints, but their nearest f64 is one: rounding that f64 again to f32 (ties
+        // to even) would be wrong for the last four (double rounding), so they too go to the
+        // standard parser.
+        for s in [
+            "1.16300767660141",
+            "32.3598575592041",
+            "1.36603444814682",
+            "9.14079999923706",
+            "3.34738290309906",
+            "6.47054648399353",
+        ] {
+            same_f32(s);
+            assert_eq!(parse_f32_fast(s.as_bytes()), None, "{s}");
+        }
+        assert_eq!(parse_f32_fast(b"2.5"), Some(2.5));
+        for s in [
+            "0",
+            "-0",
+            "00",
+            "0.0",
+            "-0.0",
+            "5.",
+            ".5",
+            "-.5",
+            "+4",
+            "1e3",
+            "1E-3",
+            "inf",
+            "-inf",
+            "NaN",
+            "nan",
+            "infinity",
+            "",
+            "-",
+            ".",
+            "1.2.3",
+            "1_0",
+            " 1",
+            "0x10",
+            "3.4028235e38",
+            "340282356779733661637539395458142568448",
+            "999999999999999",
+            "9999999999999999",
+            "0.000000000000001",
+            "0.1",
+            "0.2",
+            "0.3",
+            "0.7",
+            "1.1",
+            "2.675",
+            "123456.789",
+            "0.123456789012345",
+            "4.999999999999999",
+            "16777216.5",
+            "1.00000005960464477539",
+            "1.0000000596046448",
+            "7.006492321624085e-46",
+            "1e-50",
+            "-1e-50",
+        ] {
+            same_f32(s);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_f32_matches_std(
+            neg in proptest::bool::ANY,
+            int in "[0-9]{0,17}",
+            frac in proptest::option::of("[0-9]{0,17}"),
+        ) {
+            let s = format!("{}{}{}", if neg { "-" } else { "" }, int, frac.map(|f| format!(".{f}")).unwrap_or_default());
+            same_f32(&s);
+        }
+
+        #[test]
+        fn fast_f32_near_f32_midpoints(bits in 0x4680_0000u32..0x4B80_0000, nudge in -2i64..=2) {
+            // Between 2^14 and 2^24, the point halfway between two neighbouring f32s is a
+            // decimal of at most 15 digits: the fast path must see it and step aside.
+            let mid = (f64::from(f32::from_bits(bits)) + f64::from(f32::from_bits(bits + 1))) / 2.0;
+            let s = format!("{mid}");
+            same_f32(&s);
+            if nudge == 0 && s.len() <= 16 {
+                proptest::prop_assert_eq!(parse_f32_fast(s.as_bytes()), None);
+            }
+            // Its neighbours one unit in the last digit away round like the standard parser.
+            if let Some((int, frac)) = s.split_once('.') {
+                let m: i64 = format!("{int}{frac}").parse().unwrap();
+                let digits = (m + nudge).to_string();
+                let (i, f) = digits.split_at(digits.len() - frac.len());
+                same_f32(&format!("{i}.{f}"));
+            }
+        }
+
+        #[test]
+        fn fast_time_matches_std(s in "-?[0-9]{0,20}(\\.[0-9]{0,4})?") {
+            proptest::prop_assert_eq!(parse_time(&s), parse_time_std(&s));
+        }
+
+        #[test]
+        fn fast_route_matches_general_route(
+            lines in proptest::collection::vec(
+                proptest::collection::vec(
+                    proptest::sample::select(vec![
+                        "1", "7", "42", "007", "0", "4194303", "4194304", "123456789012345678901",
+                        "2.5", "-3", "3.25", "1e3", "NaN", "", " 5", "5 ", "\t6", "u1", "caf\u{e9}",
+                        "\u{a0}9", "9\u{a0}", "\u{b}8", "a\"b", "\"x,y\"", "::", "881250949",
+                        "1593898068.378", "x\r",
+                    ]),
+                    0..6,
+                ),
+                1..40,
+            ),
+            delim in proptest::sample::select(vec!["\t", ",", " ", "::", ";"]),
+            crlf in proptest::bool::ANY,
+            skip in proptest::bool::ANY,
+            keep in proptest::bool::ANY,
+            latin1 in proptest::bool::ANY,
+        ) {
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let text: String = lines.iter().map(|l| l.join(delim) + eol).collect();
+            let mut bytes = text.into_bytes();
+            if latin1 {
+                bytes.push(0xE9); // not UTF-8: the body takes the general route where it matters
+            }
+            for opts in [
+                ReadOptions { skip_invalid: skip, keep_lines: keep, ..Default::default() },
+                ReadOptions { time_col: Some(Column::Index(3)), skip_invalid: skip, ..Default::default() },
+                ReadOptions { rating_col: None, header: Some(false), ..Default::default() },
+                ReadOptions { user_col: Column::Index(2), item_col: Column::Index(0), rating_col: Some(Column::Index(1)), ..Default::default() },
+            ] {
+                let fast = parse_with(&bytes, Path::new("p"), &opts, true);
+                let general = parse_with(&bytes, Path::new("p"), &opts, false);
+                proptest::prop_assert_eq!(summary(&fast), summary(&general));
+            }
+        }
+    }
+
+    #[test]
+    fn streamed_file_matches_in_memory() {
+        // Big enough for the streamed reader (several chunks and blocks), with the shapes
+        // that matter to it: byte order mark, header, CRLF, blank lines, a line longer than
+        // a block, an error far into the file.
+        let dir = tempfile::tempdir().unwrap();
+        let mut body = String::new();
+        for n in 0..60_000u64 {
+            body.push_str(&format!(
+                "{}\t{}\t{}\t{}\r\n",
+                n * 7 % 997,
+                n * 13 % 3001,
+                n % 5 + 1,
+                880_000_000 + n
+            ));
+            if n % 9_999 == 0 {
+                body.push_str("\r\n  \t \r\n");
+            }
+            if n == 33_333 {
+                body.push_str(&format!("u{}\tlong\t1\t5\r\n", "x".repeat(300_000)));
+            }
+        }
+        let cases: Vec<(Vec<u8>, ReadOptions)> = vec![
+            (body.clone().into_bytes(), ReadOptions::default()),
+            (
+                format!("\u{feff}user\titem\trating\ttimestamp\n{body}").into_bytes(),
+                ReadOptions { keep_lines: true, ..Default::default() },
+            ),
+            (
+                format!("{}1\t2\t3\t4\n{body}", "\n".repeat(70_000)).into_bytes(),
+                ReadOptions::default(),
+            ),
+            (format!("{body}1\t2\toops\t4\n{body}").into_bytes(), ReadOptions::default()),
+            (
+                format!("{body}1\t2\toops\t4\n{body}").into_bytes(),
+                ReadOptions { skip_invalid: true, ..Default::default() },
+            ),
+        ];
+        for (k, (bytes, opts)) in cases.iter().enumerate() {
+            let path = dir.path().join(format!("f{k}.tsv"));
+            std::fs::write(&path, bytes).unwrap();
+            let streamed = read_interactions(&path, opts);
+            let in_memory = parse_interactions(bytes, &path, opts);
+            assert_eq!(summary(&streamed), summary(&in_memory), "case {k}");
+        }
     }
 }

@@ -645,13 +645,31 @@ pub const TILE: usize = 512;
 /// `+0.0`, so equal scores compare equal), the low half `u32::MAX - index` (the smaller index
 /// wins a tie).
 fn sel_key(i: u32, s: f32) -> u64 {
-    let ord = if s.is_nan() {
+    (u64::from(score_ord(s)) << 32) | u64::from(u32::MAX - i)
+}
+
+/// The high half of a [`sel_key`]: scores in unsigned order, NaN lowest, `-0.0 = +0.0`.
+fn score_ord(s: f32) -> u32 {
+    if s.is_nan() {
         0
     } else {
         let b = if s == 0.0 { 0 } else { s.to_bits() };
         if b >> 31 == 1 { !b } else { b | 0x8000_0000 }
-    };
-    (u64::from(ord) << 32) | u64::from(u32::MAX - i)
+    }
+}
+
+/// The smallest f32 `≥ x` (`+∞` above the f32 range, NaN for NaN).
+fn f32_at_least(x: f64) -> f32 {
+    let b = x as f32;
+    if f64::from(b) >= x || b.is_nan() {
+        b
+    } else if b == 0.0 {
+        f32::from_bits(1)
+    } else if b > 0.0 {
+        f32::from_bits(b.to_bits() + 1)
+    } else {
+        f32::from_bits(b.to_bits() - 1)
+    }
 }
 
 /// The score of a [`sel_key`] (a NaN comes back as the default NaN).
@@ -772,9 +790,16 @@ impl Selector {
         }
     }
 
-    /// How many of the candidates held score strictly above `bar` (NaN never does).
+    /// How many of the candidates held score strictly above `bar`, give or take: a score
+    /// within one f32 step above `bar` may not be counted (NaN never is).
     fn count_above(&self, bar: f64) -> usize {
-        self.buf.iter().filter(|&&key| f64::from(key_score(key)) > bar).count()
+        let b = f32_at_least(bar);
+        if b.is_nan() || b == f32::INFINITY {
+            return 0;
+        }
+        // A score `> b` (so `> bar`) is a key above the best key of score `b`.
+        let top = (u64::from(score_ord(b)) << 32) | u64::from(u32::MAX);
+        self.buf.iter().filter(|&&key| key > top).count()
     }
 
     /// The `k` best fed so far, best first.
@@ -803,6 +828,9 @@ struct Scratch {
     norms: Vec<f64>,
     /// The rounding margin of each query of the group (see [`Order::margin`]; when pruning).
     margins: Vec<f64>,
+    /// Per query of the group, a 256-bit hash sketch of its excluded targets: a target
+    /// whose bit is clear is not excluded (no binary search needed).
+    seen_sketch: Vec<[u64; 4]>,
     /// One streaming selection per query of the group.
     sel: Vec<Selector>,
     /// (query, target) scores computed so far (a measure of what pruning saves).
@@ -972,6 +1000,11 @@ impl<'a> Order<'a> {
     }
 }
 
+/// The bit of target `t` in a query's excluded-target sketch (a multiplicative hash, 0..256).
+fn sketch_bit(t: u32) -> usize {
+    (t.wrapping_mul(0x9e37_79b9) >> 24) as usize
+}
+
 /// One batch ranking: everything a task needs to score a group of queries.
 struct Batch<'a> {
     query: &'a Side<'a>,
@@ -1105,7 +1138,14 @@ impl Batch<'_> {
         s.queries.clear();
         s.norms.clear();
         s.margins.clear();
+        s.seen_sketch.clear();
         for &q in group {
+            let mut sketch = [0u64; 4];
+            for &t in seen_of(q) {
+                let h = sketch_bit(t);
+                sketch[h >> 6] |= 1 << (h & 63);
+            }
+            s.seen_sketch.push(sketch);
             let x = self.query.factors.row(q as usize);
             s.queries.extend_from_slice(x);
             if order.perm.is_some() {
@@ -1159,9 +1199,13 @@ impl Batch<'_> {
                         }
                     }
                     let seen = seen_of(q);
+                    let sketch = s.seen_sketch.get(j).copied().unwrap_or([u64::MAX; 4]);
                     let skip = |v: u32| {
                         let t = view.orig(v);
-                        view.filtered(t) || seen.binary_search(&t).is_ok()
+                        let h = sketch_bit(t);
+                        view.filtered(t)
+                            || (sketch[h >> 6] & (1 << (h & 63)) != 0
+                                && seen.binary_search(&t).is_ok())
                     };
                     let Some(sel) = s.sel.get_mut(j) else { continue };
                     let stop = match &order.perm {
@@ -1736,6 +1780,26 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn count_above_never_counts_a_score_at_or_below_the_bar(
+            scores in proptest::collection::vec(special_score(), 0..60),
+            bar in prop_oneof![-3f64..3.0, (-3i32..3).prop_map(f64::from), Just(f64::NAN),
+                Just(f64::INFINITY), Just(f64::NEG_INFINITY), Just(1e300), Just(-1e300)],
+        ) {
+            let sel = Selector {
+                buf: scores.iter().enumerate().map(|(i, &s)| sel_key(i as u32, s)).collect(),
+                ..Selector::default()
+            };
+            let exact = scores.iter().filter(|&&s| f64::from(s) > bar).count();
+            let b = f32_at_least(bar);
+            prop_assert!(bar.is_nan() || (!b.is_nan() && f64::from(b) >= bar));
+            let got = sel.count_above(bar);
+            prop_assert!(got <= exact);
+            // Only scores within one f32 step above the bar may be missed.
+            let close = scores.iter().filter(|&&s| f64::from(s) > bar && s <= b).count();
+            prop_assert_eq!(got + close, exact);
+        }
+
         #[test]
         fn selection_keys_order_like_better(
             a in (0u32..20, special_score()), b in (0u32..20, special_score()),

@@ -34,7 +34,10 @@
 //! left by more than a bound on the f32 rounding error (Cauchy–Schwarz; LEMP's and FEXIPRO's
 //! length-based pruning). The targets skipped could neither enter the top `N` nor tie with it,
 //! so pruning never changes a result. On factor models, where a few popular items have large
-//! norms, it skips most of the work.
+//! norms, it skips most of the work. With the same error bound, the pruned scorer also checks
+//! that no candidate it dropped could belong to the top `N` (when one might, after a crowd of
+//! near-ties, that query is ranked target by target), so its results are always the exact
+//! ones, with no caveat about f32 rounding.
 //!
 //! Queries are cut into groups by position in the query list, and each query's result
 //! depends only on its own scores, so the output does not depend on the number of threads.
@@ -702,12 +705,15 @@ struct Selector {
     threshold: Option<u64>,
     /// The result of [`Selector::finish`].
     out: Vec<(u32, f32)>,
+    /// Whether a candidate that was fed (and not skipped) has been dropped.
+    dropped: bool,
 }
 
 impl Selector {
     fn reset(&mut self) {
         self.buf.clear();
         self.threshold = None;
+        self.dropped = false;
     }
 
     /// Feeds the scores of indices `base..base + scores.len()` (increasing across calls).
@@ -784,6 +790,7 @@ impl Selector {
                     self.buf.select_nth_unstable_by(k - 1, |a, b| b.cmp(a));
                     self.buf.truncate(k);
                     self.threshold = self.buf.last().copied();
+                    self.dropped = true;
                     bar = self.threshold.map_or(f32::NAN, key_score);
                 }
             }
@@ -807,6 +814,7 @@ impl Selector {
         if self.buf.len() > k {
             self.buf.select_nth_unstable_by(k.max(1) - 1, |a, b| b.cmp(a));
             self.buf.truncate(k);
+            self.dropped = true;
         }
         self.buf.sort_unstable_by(|a, b| b.cmp(a));
         self.out.clear();
@@ -835,6 +843,8 @@ struct Scratch {
     sel: Vec<Selector>,
     /// (query, target) scores computed so far (a measure of what pruning saves).
     scored: u64,
+    /// Queries ranked target by target because of near-ties at the margin.
+    crowded: u64,
 }
 
 /// Below this many queries the batch scorer visits targets in view order without pruning:
@@ -1238,7 +1248,9 @@ impl Batch<'_> {
         let mut out = Vec::with_capacity(b);
         for (j, &q) in group.iter().enumerate() {
             let seen = seen_of(q);
-            let cand = s.sel.get_mut(j).map(|sel| sel.finish(kk)).unwrap_or(&[]);
+            let Some(sel) = s.sel.get_mut(j) else { continue };
+            sel.finish(kk);
+            let (cand, dropped) = (&sel.out[..], sel.dropped);
             let qv = self.query.factors.row(q as usize);
             let q_const = self.global + self.query.bias(q);
             // When pruning, a candidate whose f32 score is below the N-th best by more than
@@ -1251,6 +1263,18 @@ impl Batch<'_> {
                 _ => f64::NEG_INFINITY,
             };
             let low = if low.is_nan() { f64::NEG_INFINITY } else { low };
+            // The candidates dropped scored at most the last one kept: when that one is not
+            // below `low`, a dropped one might belong to the top N (a crowd of near-ties
+            // around the N-th score). Then this query is ranked exactly, target by target,
+            // so that a pruned result is always the exact one.
+            let crowded = order.perm.is_some()
+                && dropped
+                && !cand.last().is_some_and(|&(_, last)| f64::from(last) < low);
+            if crowded {
+                s.crowded += 1;
+                out.push(rank_one(qv, q_const, self.target, view, seen, opts.n, None));
+                continue;
+            }
             let mut items: Vec<(u32, f32)> = cand
                 .iter()
                 .filter(|p| p.1.is_nan() || f64::from(p.1) >= low)
@@ -1695,6 +1719,35 @@ mod tests {
         let mut s = Scratch::default();
         let got = b.score_group(&users, &mut s);
         assert!(s.scored < (nu * ni / 4) as u64, "scored {} of {}", s.scored, nu * ni);
+        for (u, r) in users.iter().zip(&got) {
+            assert_eq!(r, &naive(&m, *u, &opts), "user {u}");
+        }
+    }
+
+    #[test]
+    fn a_crowd_of_ties_at_the_margin_is_ranked_exactly() {
+        // 40 items tie for the top (more than the N + 16 + N/4 candidates kept), 60 score less.
+        let (nu, ni) = (3usize, 100usize);
+        let itf: Vec<f32> = (0..ni).map(|i| if i % 5 < 2 { 2.0 } else { 1.0 }).collect();
+        let m = model(nu, ni, 1, vec![1.0, 0.5, 1.0], itf, &[(0, 5), (2, 0)]);
+        let opts = RecommendOptions::top(5);
+        let (q, t, global) = sides(&m, true);
+        let view = View::new(ni, &opts);
+        let b = Batch {
+            query: &q,
+            target: &t,
+            global,
+            order: Order::new(&t, &view, 8, true),
+            view,
+            exclude: Some(&m.seen),
+            opts: &opts,
+            kk: 5 + 16 + 1,
+            block: 2,
+        };
+        let users: Vec<u32> = (0..nu as u32).collect();
+        let mut s = Scratch::default();
+        let got = b.score_group(&users, &mut s);
+        assert_eq!(s.crowded, nu as u64);
         for (u, r) in users.iter().zip(&got) {
             assert_eq!(r, &naive(&m, *u, &opts), "user {u}");
         }

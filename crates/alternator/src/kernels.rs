@@ -248,29 +248,39 @@ fn nnls_g<const FMA: bool>(a: &[f64], b: &[f64], x: &mut [f64], g: &mut [f64], c
 /// How many entries ahead the row kernels prefetch the factor rows they will gather.
 const PREFETCH_AHEAD: usize = 6;
 
-/// Hints the CPU to start loading factor row `i` (`k` f32 values) of `y` into cache. The
-/// gathers of random factor rows are the main memory stall of the row kernels; this is a pure
-/// hint (no effect on results, never faults: out-of-range rows are skipped).
+/// Issues one prefetch with locality `HINT` (an `_MM_HINT_*` constant) for every 64-byte line
+/// of `row`: a pure hint (no effect on results, never faults).
 #[inline(always)]
-fn prefetch_row(y: &[f32], idx: &[u32], at: usize, k: usize) {
+fn prefetch_lines<const HINT: i32>(row: &[f32]) {
     #[cfg(target_arch = "x86_64")]
-    {
-        if let Some(&i) = idx.get(at) {
-            if let Some(row) = y.get(i as usize * k..(i as usize + 1) * k) {
-                for line in row.chunks(16) {
-                    // SAFETY: prefetching a valid address has no side effects.
-                    unsafe {
-                        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                            line.as_ptr().cast(),
-                        )
-                    };
-                }
-            }
-        }
+    for line in row.chunks(16) {
+        // SAFETY: prefetching a valid address has no side effects.
+        unsafe { std::arch::x86_64::_mm_prefetch::<HINT>(line.as_ptr().cast()) };
     }
     #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (y, idx, at, k);
+    let _ = row;
+}
+
+/// Prefetch into every cache level (`_MM_HINT_T0`).
+#[cfg(target_arch = "x86_64")]
+const HINT_T0: i32 = std::arch::x86_64::_MM_HINT_T0;
+/// Prefetch into L2 and up (`_MM_HINT_T1`).
+#[cfg(target_arch = "x86_64")]
+const HINT_T1: i32 = std::arch::x86_64::_MM_HINT_T1;
+#[cfg(not(target_arch = "x86_64"))]
+const HINT_T0: i32 = 0;
+#[cfg(not(target_arch = "x86_64"))]
+const HINT_T1: i32 = 0;
+
+/// Hints the CPU to start loading factor row `idx[at]` (`k` f32 values) of `y` into cache.
+/// The gathers of random factor rows are the main memory stall of the row kernels; this is a
+/// pure hint (no effect on results, never faults: out-of-range rows are skipped).
+#[inline(always)]
+fn prefetch_row(y: &[f32], idx: &[u32], at: usize, k: usize) {
+    if let Some(&i) = idx.get(at) {
+        if let Some(row) = y.get(i as usize * k..(i as usize + 1) * k) {
+            prefetch_lines::<HINT_T0>(row);
+        }
     }
 }
 
@@ -278,24 +288,10 @@ fn prefetch_row(y: &[f32], idx: &[u32], at: usize, k: usize) {
 /// called for the next row while the current one computes, so that its gather finds its rows
 /// near (a pure hint, like [`prefetch_row`]; it never changes results).
 pub fn prefetch_rows_l2(y: &[f32], idx: &[u32], k: usize) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        for &i in idx {
-            if let Some(row) = y.get(i as usize * k..(i as usize + 1) * k) {
-                for line in row.chunks(16) {
-                    // SAFETY: prefetching a valid address has no side effects.
-                    unsafe {
-                        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(
-                            line.as_ptr().cast(),
-                        )
-                    };
-                }
-            }
+    for &i in idx {
+        if let Some(row) = y.get(i as usize * k..(i as usize + 1) * k) {
+            prefetch_lines::<HINT_T1>(row);
         }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (y, idx, k);
     }
 }
 

@@ -227,6 +227,8 @@ struct View<'a> {
     filter: Option<&'a IndexSet>,
     /// Number of targets in the view that the filter removes.
     filtered_in_view: usize,
+    /// Number of targets in the view.
+    len: usize,
 }
 
 impl<'a> View<'a> {
@@ -236,14 +238,15 @@ impl<'a> View<'a> {
             (Some(f), None) => f.members().iter().filter(|&&t| (t as usize) < n_targets).count(),
             (Some(f), Some(c)) => c.members().iter().filter(|&&t| f.contains(t)).count(),
         };
-        View { n_targets, candidates: opts.candidates, filter: opts.filter, filtered_in_view }
+        let len = match opts.candidates {
+            Some(c) => c.members().iter().filter(|&&t| (t as usize) < n_targets).count(),
+            None => n_targets,
+        };
+        View { n_targets, candidates: opts.candidates, filter: opts.filter, filtered_in_view, len }
     }
 
     fn len(&self) -> usize {
-        match self.candidates {
-            Some(c) => c.members().iter().filter(|&&t| (t as usize) < self.n_targets).count(),
-            None => self.n_targets,
-        }
+        self.len
     }
 
     /// The original target index of view position `v`.

@@ -227,6 +227,8 @@ struct View<'a> {
     filter: Option<&'a IndexSet>,
     /// Number of targets in the view that the filter removes.
     filtered_in_view: usize,
+    /// Number of targets in the view.
+    len: usize,
 }
 
 impl<'a> View<'a> {
@@ -236,14 +238,15 @@ impl<'a> View<'a> {
             (Some(f), None) => f.members().iter().filter(|&&t| (t as usize) < n_targets).count(),
             (Some(f), Some(c)) => c.members().iter().filter(|&&t| f.contains(t)).count(),
         };
-        View { n_targets, candidates: opts.candidates, filter: opts.filter, filtered_in_view }
+        let len = match opts.candidates {
+            Some(c) => c.members().iter().filter(|&&t| (t as usize) < n_targets).count(),
+            None => n_targets,
+        };
+        View { n_targets, candidates: opts.candidates, filter: opts.filter, filtered_in_view, len }
     }
 
     fn len(&self) -> usize {
-        match self.candidates {
-            Some(c) => c.members().iter().filter(|&&t| (t as usize) < self.n_targets).count(),
-            None => self.n_targets,
-        }
+        self.len
     }
 
     /// The original target index of view position `v`.
@@ -707,6 +710,8 @@ struct Selector {
     out: Vec<(u32, f32)>,
     /// Whether a candidate that was fed (and not skipped) has been dropped.
     dropped: bool,
+    /// The `n`-th best key held ([`Selector::beaten_by`]), while no candidate has entered since.
+    nth: Option<Option<u64>>,
 }
 
 impl Selector {
@@ -714,6 +719,7 @@ impl Selector {
         self.buf.clear();
         self.threshold = None;
         self.dropped = false;
+        self.nth = None;
     }
 
     /// Feeds the scores of indices `base..base + scores.len()` (increasing across calls).
@@ -786,6 +792,7 @@ impl Selector {
                     continue;
                 }
                 self.buf.push(key);
+                self.nth = None;
                 if self.buf.len() >= cap {
                     self.buf.select_nth_unstable_by(k - 1, |a, b| b.cmp(a));
                     self.buf.truncate(k);
@@ -797,16 +804,31 @@ impl Selector {
         }
     }
 
-    /// How many of the candidates held score strictly above `bar`, give or take: a score
-    /// within one f32 step above `bar` may not be counted (NaN never is).
-    fn count_above(&self, bar: f64) -> usize {
+    /// True when at least `n` of the candidates held score strictly above `bar`, give or
+    /// take: a score within one f32 step above `bar` may not count (NaN never does). The
+    /// `n`-th best key is cached until a candidate enters, so that the check costs nothing for
+    /// a query whose candidates did not change (the batch scorer asks after every tile).
+    fn beaten_by(&mut self, n: usize, bar: f64) -> bool {
         let b = f32_at_least(bar);
-        if b.is_nan() || b == f32::INFINITY {
-            return 0;
+        if n == 0 || b.is_nan() || b == f32::INFINITY {
+            return false;
         }
+        let nth = match self.nth {
+            Some(k) => k,
+            None => {
+                let k = if self.buf.len() >= n {
+                    self.buf.select_nth_unstable_by(n - 1, |a, b| b.cmp(a));
+                    self.buf.get(n - 1).copied()
+                } else {
+                    None
+                };
+                self.nth = Some(k);
+                k
+            }
+        };
         // A score `> b` (so `> bar`) is a key above the best key of score `b`.
         let top = (u64::from(score_ord(b)) << 32) | u64::from(u32::MAX);
-        self.buf.iter().filter(|&&key| key > top).count()
+        nth.is_some_and(|k| k > top)
     }
 
     /// The `k` best fed so far, best first.
@@ -1229,7 +1251,7 @@ impl Batch<'_> {
                                 let qn = s.norms.get(j).copied().unwrap_or(f64::INFINITY);
                                 let margin = s.margins.get(j).copied().unwrap_or(f64::INFINITY);
                                 let bar = order.rest_bound(rest, qn) + margin;
-                                sel.count_above(bar) >= opts.n
+                                sel.beaten_by(opts.n, bar)
                             }
                         }
                     };
@@ -1834,23 +1856,28 @@ mod tests {
 
     proptest! {
         #[test]
-        fn count_above_never_counts_a_score_at_or_below_the_bar(
+        fn beaten_by_never_counts_a_score_at_or_below_the_bar(
             scores in proptest::collection::vec(special_score(), 0..60),
             bar in prop_oneof![-3f64..3.0, (-3i32..3).prop_map(f64::from), Just(f64::NAN),
                 Just(f64::INFINITY), Just(f64::NEG_INFINITY), Just(1e300), Just(-1e300)],
+            n in 0usize..62,
         ) {
-            let sel = Selector {
+            let mut sel = Selector {
                 buf: scores.iter().enumerate().map(|(i, &s)| sel_key(i as u32, s)).collect(),
                 ..Selector::default()
             };
-            let exact = scores.iter().filter(|&&s| f64::from(s) > bar).count();
             let b = f32_at_least(bar);
             prop_assert!(bar.is_nan() || (!b.is_nan() && f64::from(b) >= bar));
-            let got = sel.count_above(bar);
-            prop_assert!(got <= exact);
-            // Only scores within one f32 step above the bar may be missed.
+            // Counted: the scores above `b`, all of them above `bar`; only scores within one
+            // f32 step above the bar may be missed.
+            let counted = scores.iter().filter(|&&s| s > b).count();
+            let exact = scores.iter().filter(|&&s| f64::from(s) > bar).count();
             let close = scores.iter().filter(|&&s| f64::from(s) > bar && s <= b).count();
-            prop_assert_eq!(got + close, exact);
+            prop_assert_eq!(counted + close, exact);
+            let want = n > 0 && !bar.is_nan() && counted >= n;
+            prop_assert_eq!(sel.beaten_by(n, bar), want);
+            // Cached, and still right once the candidates have been reordered.
+            prop_assert_eq!(sel.beaten_by(n, bar), want);
         }
 
         #[test]

@@ -287,6 +287,12 @@ fn run_batch(
     let header = (!a.output.json)
         .then(|| format!("user,rank,item,score{}", if meta.is_some() { ",title" } else { "" }));
     let mut line = String::new();
+    // Every item's CSV field, quoted once rather than once per line.
+    let item_fields: Vec<std::borrow::Cow<'_, str>> = if a.output.json {
+        Vec::new()
+    } else {
+        (0..model.items.len() as u32).map(|i| csv_field(model.items.id(i).unwrap_or(""))).collect()
+    };
     a.output.stream(
         header,
         users.len(),
@@ -314,9 +320,17 @@ fn run_batch(
                 let uid = csv_field(uid);
                 for (k, &(i, s)) in list.items.iter().enumerate() {
                     use std::fmt::Write as _;
-                    let id = model.items.id(i).unwrap_or("");
-                    let _ = write!(line, "{uid},{},{},{s}", k + 1, csv_field(id));
+                    // `{uid},{rank},{item},{score}` without the formatting machinery but for
+                    // the score (`f32`'s shortest round-trip form, as before).
+                    line.push_str(&uid);
+                    line.push(',');
+                    push_uint(&mut line, k + 1);
+                    line.push(',');
+                    line.push_str(item_fields.get(i as usize).map_or("", |f| f));
+                    line.push(',');
+                    let _ = write!(line, "{s}");
                     if let Some(m) = meta {
+                        let id = model.items.id(i).unwrap_or("");
                         let _ = write!(line, ",{}", csv_field(m.title(id).unwrap_or("")));
                     }
                     line.push('\n');
@@ -325,4 +339,33 @@ fn run_batch(
             }
         },
     )
+}
+
+/// Appends the decimal digits of `v`.
+fn push_uint(s: &mut String, mut v: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        s.push(char::from(d));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn push_uint_writes_decimal() {
+        for v in [0usize, 7, 10, 99, 100, 12345, usize::MAX] {
+            let mut s = String::from("x");
+            super::push_uint(&mut s, v);
+            assert_eq!(s, format!("x{v}"));
+        }
+    }
 }

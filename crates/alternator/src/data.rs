@@ -1399,7 +1399,7 @@ impl LocalIds {
     /// The code of the canonical small integer id `n` (see [`small_id`]).
     #[inline(always)]
     fn code_small(&mut self, n: usize) -> u32 {
-        if !self.seen.get(n / 64).is_some_and(|w| w & (1 << (n % 64)) != 0) {
+        if self.seen.get(n / 64).is_none_or(|w| w & (1 << (n % 64)) == 0) {
             self.add_small(n);
         }
         n as u32

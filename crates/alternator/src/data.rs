@@ -7,8 +7,12 @@
 //! the value column (`--rating-col watch_ratio`), and any CSV / TSV / `;` / `|` / space
 //! separated file. Fields may be quoted CSV-style (`"The Matrix, Reloaded"`).
 //!
-//! The file is read once into memory and parsed in parallel chunks; ids are mapped to dense
-//! indices in order of first appearance, exactly as a sequential read would number them.
+//! The file is parsed in parallel chunks, streamed in blocks (a quick pass counts each
+//! chunk's lines, so that chunks can then write straight into their part of the output);
+//! ids are mapped to dense indices in order of first appearance, exactly as a sequential
+//! read would number them. The usual line (numbers split on one byte or `::`) is read in a
+//! single pass over its bytes; anything unusual takes the general route, with the same
+//! results.
 
 use std::path::{Path, PathBuf};
 

@@ -896,8 +896,183 @@ pub struct ExplicitRow<'a> {
     pub nonnegative: bool,
 }
 
+/// Largest rank solved by [`explicit_row_small`] (fixed-size, fully unrolled).
+pub const SMALL_RANK_MAX: usize = 12;
+
 #[inline(always)]
 fn explicit_row_g<const FMA: bool>(
+    p: &ExplicitRow<'_>,
+    x: &mut [f32],
+    bias: &mut f32,
+    s: &mut Scratch,
+) -> Option<f64> {
+    if !p.nonnegative && x.len() == p.k {
+        macro_rules! small {
+            ($($k:literal)*) => {
+                match (p.k, p.biases.is_some()) {
+                    $(
+                        ($k, false) => return explicit_row_small::<FMA, $k, false, { $k + 1 }>(p, x, bias),
+                        ($k, true) => return explicit_row_small::<FMA, $k, true, { $k + 2 }>(p, x, bias),
+                    )*
+                    _ => {}
+                }
+            };
+        }
+        small!(1 2 3 4 5 6 7 8 9 10 11 12);
+    }
+    explicit_row_general_g::<FMA>(p, x, bias, s)
+}
+
+/// [`explicit_row`] for rank `K <= SMALL_RANK_MAX` (`B`: with the bias coordinate; `DG` is the
+/// gathered width `K + B + 1 <= 16`), in fixed-size arrays that the compiler keeps in
+/// registers: every entry's `[f, t]` (at most 16 lanes) updates the lower triangle of the
+/// Gram with one broadcast FMA per row and 8-lane half (`f32` within a block of
+/// [`GRAM_CHUNK`] entries, `f64` across blocks — the same sums as the general path), then the
+/// `(K + B)`-unknown system is factored by the same right-looking Cholesky in `f64`, fully
+/// unrolled. Non-negative rows take the general path.
+#[inline(always)]
+fn explicit_row_small<const FMA: bool, const K: usize, const B: bool, const DG: usize>(
+    p: &ExplicitRow<'_>,
+    x: &mut [f32],
+    bias: &mut f32,
+) -> Option<f64> {
+    const { assert!(DG == K + B as usize + 1 && DG <= 16) };
+    let d = DG - 1;
+    let n = p.idx.len().min(p.vals.len());
+    if n == 0 {
+        x.fill(0.0);
+        *bias = 0.0;
+        return Some(0.0);
+    }
+    let (mu, other) = p.biases.unwrap_or((0.0, &[]));
+    let prefetch = p.y.len() > 1 << 17;
+    // Lower triangle of Σ [f,t][f,t]ᵀ.
+    let mut gram = [[0f64; DG]; DG];
+    for (c, (idx, vals)) in
+        p.idx[..n].chunks(GRAM_CHUNK).zip(p.vals[..n].chunks(GRAM_CHUNK)).enumerate()
+    {
+        let mut acc = [[0f32; 16]; DG];
+        for (e, (&i, &v)) in idx.iter().zip(vals).enumerate() {
+            if prefetch {
+                prefetch_row(p.y, p.idx, c * GRAM_CHUNK + e + PREFETCH_AHEAD, K);
+            }
+            let at = i as usize * K;
+            let src = p.y.get(at..at + K).unwrap_or(&[0.0; K]);
+            let mut f = [0f32; 16];
+            f[..K].copy_from_slice(src);
+            let mut t = v;
+            if B {
+                f[K] = 1.0;
+                t -= mu + other.get(i as usize).copied().unwrap_or(0.0);
+            }
+            f[d] = t;
+            for (r, ar) in acc.iter_mut().enumerate() {
+                // The row's own values are broadcast straight from memory (one instruction).
+                let fr = src.get(r).copied().unwrap_or(f[r]);
+                // Row r needs the columns 0..=r: one 8-lane half below 8, both from 8 on.
+                let w = if r < 8 { 8 } else { 16 };
+                for (al, &fl) in ar[..w].iter_mut().zip(&f[..w]) {
+                    *al = madd::<FMA>(fr, fl, *al);
+                }
+            }
+        }
+        for (gr, ar) in gram.iter_mut().zip(&acc) {
+            for (g, &a) in gr.iter_mut().zip(ar) {
+                *g += f64::from(a);
+            }
+        }
+    }
+    // A = Σ f fᵀ + regularization (lower triangle), b = Σ t f.
+    let mut a = gram;
+    let nf = n as f64;
+    for (j, row) in a.iter_mut().enumerate().take(d) {
+        row[j] += if B && j == K { f64::from(p.reg_bias) * nf } else { f64::from(p.reg) * nf };
+    }
+    let mut b = [0f64; DG];
+    b[..d].copy_from_slice(&gram[d][..d]);
+    // Right-looking Cholesky A = L Lᵀ (as `cholesky_solve_g`), keeping 1/l_jj.
+    let mut inv = [0f64; DG];
+    let mut diag0 = [0f64; DG];
+    for (j, d0) in diag0.iter_mut().enumerate().take(d) {
+        *d0 = a[j][j].abs();
+    }
+    for j in 0..d {
+        let djj = a[j][j];
+        if djj.is_nan() || djj <= diag0[j] * 1e-12 {
+            x.fill(f32::NAN);
+            if B {
+                *bias = f32::NAN;
+            }
+            return None;
+        }
+        let l = djj.sqrt();
+        a[j][j] = l;
+        let iv = 1.0 / l;
+        inv[j] = iv;
+        // The scaled column, zero outside j+1..d, so that the trailing update runs over whole
+        // rows of constant length (vectorised): it leaves the columns ..=j exactly as they
+        // are and only writes garbage above the diagonal, which is never read.
+        let mut col = [0f64; DG];
+        for i in j + 1..d {
+            a[i][j] *= iv;
+            col[i] = a[i][j];
+        }
+        for i in j + 1..d {
+            let ci = col[i];
+            for (av, &cv) in a[i].iter_mut().zip(&col) {
+                *av = madd64::<FMA>(-ci, cv, *av);
+            }
+        }
+    }
+    // L z = b, then Lᵀ x = z.
+    for i in 0..d {
+        let mut acc = b[i];
+        for c in 0..i {
+            acc = madd64::<FMA>(-a[i][c], b[c], acc);
+        }
+        b[i] = acc * inv[i];
+    }
+    for i in (0..d).rev() {
+        b[i] *= inv[i];
+        let xi = b[i];
+        for c in 0..i {
+            b[c] = madd64::<FMA>(-xi, a[i][c], b[c]);
+        }
+    }
+    if !b[..d].iter().all(|v| v.is_finite()) {
+        x.fill(f32::NAN);
+        if B {
+            *bias = f32::NAN;
+        }
+        return None;
+    }
+    for (xv, bv) in x.iter_mut().zip(&b[..K]) {
+        *xv = *bv as f32;
+    }
+    if B {
+        *bias = b[K] as f32;
+    }
+    // Training error at the stored (f32) solution z: Σt² − 2 zᵀ(Σ t f) + zᵀ(Σ f fᵀ) z.
+    let mut z = [0f64; DG];
+    for (zj, xv) in z.iter_mut().zip(x.iter()) {
+        *zj = f64::from(*xv);
+    }
+    if B {
+        z[K] = f64::from(*bias);
+    }
+    let mut sse = gram[d][d];
+    for j in 0..d {
+        let mut off = 0f64;
+        for c in 0..j {
+            off += gram[j][c] * z[c];
+        }
+        sse += z[j] * (gram[j][j] * z[j] + 2.0 * off - 2.0 * gram[d][j]);
+    }
+    Some(sse.max(0.0))
+}
+
+#[inline(always)]
+fn explicit_row_general_g<const FMA: bool>(
     p: &ExplicitRow<'_>,
     x: &mut [f32],
     bias: &mut f32,
@@ -1196,6 +1371,52 @@ fn implicit_cg_row_ref_g<const FMA: bool>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn small_explicit_rows_match_the_general_path() {
+        for k in 1..=SMALL_RANK_MAX {
+            for biased in [false, true] {
+                for (n, reg) in [(3usize, 0.1f32), (40, 0.05), (300, 0.2), (k / 2, 0.0)] {
+                    let items = 50;
+                    let y: Vec<f32> = (0..items * k).map(|i| val(i, 3 + k as u64) * 0.8).collect();
+                    let ib: Vec<f32> = (0..items).map(|i| val(i, 99) * 0.3).collect();
+                    let idx: Vec<u32> = (0..n).map(|e| ((e * 7 + k) % items) as u32).collect();
+                    let vals: Vec<f32> = (0..n).map(|e| 1.0 + (e % 5) as f32).collect();
+                    let p = ExplicitRow {
+                        y: &y,
+                        k,
+                        idx: &idx,
+                        vals: &vals,
+                        biases: biased.then_some((3.1, &ib[..])),
+                        reg,
+                        reg_bias: reg * 0.5,
+                        nonnegative: false,
+                    };
+                    let mut s = Scratch::new(k + 2);
+                    let (mut xs, mut bs) = (vec![0f32; k], 0f32);
+                    let (mut xg, mut bg) = (vec![0f32; k], 0f32);
+                    let small = explicit_row_g::<false>(&p, &mut xs, &mut bs, &mut s);
+                    let general = explicit_row_general_g::<false>(&p, &mut xg, &mut bg, &mut s);
+                    let what = format!("k {k} biases {biased} n {n} reg {reg}");
+                    assert_eq!(small.is_some(), general.is_some(), "{what}");
+                    let (Some(es), Some(eg)) = (small, general) else {
+                        assert!(xs.iter().all(|v| v.is_nan()), "{what}");
+                        continue;
+                    };
+                    assert!((es - eg).abs() <= 1e-6 * (1.0 + eg), "{what}: sse {es} vs {eg}");
+                    for (a, b) in xs.iter().zip(&xg).chain([(&bs, &bg)]) {
+                        assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{what}: {xs:?} vs {xg:?}");
+                    }
+                    // The dispatched (SIMD) build agrees too.
+                    let (mut xd, mut bd) = (vec![0f32; k], 0f32);
+                    assert!(explicit_row(&p, &mut xd, &mut bd, &mut s).is_some());
+                    for (a, b) in xd.iter().zip(&xg) {
+                        assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "{what}: {xd:?} vs {xg:?}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn dot_matches_naive_for_all_lengths() {

@@ -1405,13 +1405,19 @@ mod tests {
                     };
                     assert!((es - eg).abs() <= 1e-6 * (1.0 + eg), "{what}: sse {es} vs {eg}");
                     for (a, b) in xs.iter().zip(&xg).chain([(&bs, &bg)]) {
-                        assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{what}: {xs:?} vs {xg:?}");
+                        assert!(
+                            (a - b).abs() <= 1e-5 * (1.0 + b.abs()),
+                            "{what}: {xs:?} vs {xg:?}"
+                        );
                     }
                     // The dispatched (SIMD) build agrees too.
                     let (mut xd, mut bd) = (vec![0f32; k], 0f32);
                     assert!(explicit_row(&p, &mut xd, &mut bd, &mut s).is_some());
                     for (a, b) in xd.iter().zip(&xg) {
-                        assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "{what}: {xd:?} vs {xg:?}");
+                        assert!(
+                            (a - b).abs() <= 1e-4 * (1.0 + b.abs()),
+                            "{what}: {xd:?} vs {xg:?}"
+                        );
                     }
                 }
             }

@@ -474,6 +474,12 @@ fn gemv_t_block<const FMA: bool, const B: usize>(
 /// `≡ l mod 8` in order, then reduced pairwise), so consecutive FMAs never wait on each other.
 #[inline(always)]
 fn gemv_n_g<const FMA: bool>(g: &[f32], p: &[f32], t: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if FMA && simd_enabled() && g.len() >= t.len() * p.len() {
+        // SAFETY: the CPU has AVX2 and FMA (checked), and `g` holds the `t.len()` rows read.
+        unsafe { gemv_n_avx(g, p, t) };
+        return;
+    }
     let k = p.len();
     let kv = k / 8 * 8;
     let reduce = |a: [f32; 8]| ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
@@ -517,6 +523,64 @@ fn gemv_n_g<const FMA: bool>(g: &[f32], p: &[f32], t: &mut [f32]) {
         *tv = reduce(a) + tail(gr);
         r0 += 1;
     }
+}
+
+/// [`gemv_n_g`] written with AVX2/FMA intrinsics (the compiler's vectorisation of the portable
+/// loop interleaved the rows into 2-lane pieces and spilled its accumulators): eight rows at a
+/// time (eight independent FMA chains), then four, then one, with the same per-row order of
+/// operations as the portable build — 8 lanes over the columns `≡ l mod 8`, reduced pairwise,
+/// plus the columns past the last multiple of 8 in order.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA, and `g.len() >= t.len() * p.len()`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn gemv_n_avx(g: &[f32], p: &[f32], t: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let k = p.len();
+    let kv = k / 8 * 8;
+    let n = t.len();
+    let (gp, pp) = (g.as_ptr(), p.as_ptr());
+    // ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7)), as `reduce` in `gemv_n_g`.
+    let reduce = |a: __m256| {
+        let s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps::<1>(a));
+        let u = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        _mm_cvtss_f32(_mm_add_ss(u, _mm_shuffle_ps::<0b01>(u, u)))
+    };
+    let tail = |row: usize| {
+        let mut acc = 0f32;
+        for c in kv..k {
+            // SAFETY: row < n and c < k, so the index is below n·k <= g.len().
+            acc = unsafe { (*gp.add(row * k + c)).mul_add(*pp.add(c), acc) };
+        }
+        acc
+    };
+    let mut r = 0;
+    macro_rules! rows {
+        ($m:literal) => {
+            while r + $m <= n {
+                let mut acc = [_mm256_setzero_ps(); $m];
+                let mut c = 0;
+                while c < kv {
+                    // SAFETY: c + 8 <= kv <= k and every row read is below n.
+                    let pv = unsafe { _mm256_loadu_ps(pp.add(c)) };
+                    for (q, a) in acc.iter_mut().enumerate() {
+                        // SAFETY: (r + q)·k + c + 8 <= n·k <= g.len().
+                        let gv = unsafe { _mm256_loadu_ps(gp.add((r + q) * k + c)) };
+                        *a = _mm256_fmadd_ps(gv, pv, *a);
+                    }
+                    c += 8;
+                }
+                for (q, a) in acc.into_iter().enumerate() {
+                    t[r + q] = reduce(a) + tail(r + q);
+                }
+                r += $m;
+            }
+        };
+    }
+    rows!(8);
+    rows!(4);
+    rows!(1);
 }
 
 /// Gathers the factor rows of a row's non-zero entries once: `G` (`n × k`, row-major, in

@@ -426,6 +426,12 @@ dispatch! {
 fn gemv_t_g<const FMA: bool>(m: &[f32], stride: usize, coef: &[f32], out: &mut [f32]) {
     let ncols = out.len();
     let mut c0 = 0;
+    // Up to eight independent accumulator chains; the sum over rows runs in row order for
+    // every column whichever block it falls in.
+    while c0 + 64 <= ncols {
+        gemv_t_block::<FMA, 8>(m, stride, c0, coef, out);
+        c0 += 64;
+    }
     while c0 + 32 <= ncols {
         gemv_t_block::<FMA, 4>(m, stride, c0, coef, out);
         c0 += 32;
@@ -558,7 +564,7 @@ unsafe fn gemv_n_avx(g: &[f32], p: &[f32], t: &mut [f32]) {
     let mut r = 0;
     macro_rules! rows {
         ($m:literal) => {
-            while r + $m <= n {
+            while n - r >= $m {
                 let mut acc = [_mm256_setzero_ps(); $m];
                 let mut c = 0;
                 while c < kv {

@@ -16,7 +16,8 @@
 //! every offset and length is checked against the element counts the header declares and
 //! against the real file size before anything is allocated, and the checksum is verified
 //! before any block is decoded. Files are written atomically: to a temporary file in the
-//! same directory, then renamed over the target, so a reader never sees a half-written
+//! same directory, then swapped in for the target (on Linux `renameat2(RENAME_EXCHANGE)`,
+//! else `rename`), so a reader never sees a half-written
 //! model. Like Spark's and `implicit`'s `save`, the write does not wait for the disk
 //! (`fsync`, 2–18 ms here, more than a whole MovieLens fit): should the machine lose power
 //! right after a save, the size and checksum checks above reject the damaged file with an
@@ -284,13 +285,66 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         drop(f);
-        std::fs::rename(&tmp, path)
+        if !exchange(&tmp, path)? {
+            return std::fs::rename(&tmp, path);
+        }
+        // `tmp` now names the previous model; nothing reads it.
+        let _ = std::fs::remove_file(&tmp);
+        Ok(())
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
         return Err(Error::io(path, e));
     }
     Ok(())
+}
+
+/// Swaps `tmp` with an existing regular file at `path` in one atomic step (Linux
+/// `renameat2(RENAME_EXCHANGE)`), so readers see the old model or the new one, as with
+/// `rename`. Returns `false` (nothing done) when `path` is not an existing regular file or
+/// the file system cannot exchange; the caller then renames.
+///
+/// Why not `rename` over the old file: ext4 (`auto_da_alloc`) then allocates and starts
+/// writing back the new file's blocks inside the `rename` call, to protect programs that
+/// replace files without `fsync`; that took 1.1 ms of a 20 ms MovieLens fit here. Models
+/// are written without `fsync` (see the module documentation); one cut short by a crash is rejected
+/// on load by its size and checksum.
+#[cfg(target_os = "linux")]
+fn exchange(tmp: &Path, path: &Path) -> std::io::Result<bool> {
+    use std::os::unix::ffi::OsStrExt;
+    if !std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file()) {
+        return Ok(false);
+    }
+    let (a, b) = (
+        std::ffi::CString::new(tmp.as_os_str().as_bytes())?,
+        std::ffi::CString::new(path.as_os_str().as_bytes())?,
+    );
+    // SAFETY: both paths are NUL-terminated and outlive the call; renameat2 reads nothing else.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if r == 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        // Gone meanwhile, unsupported by the file system or refused (an old kernel, a
+        // seccomp filter): rename instead, which reports any real problem.
+        Some(libc::ENOENT | libc::EINVAL | libc::ENOSYS | libc::EPERM) => Ok(false),
+        _ => Err(e),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_tmp: &Path, _path: &Path) -> std::io::Result<bool> {
+    Ok(false)
 }
 
 /// Reads a model file written by [`save`].
@@ -537,6 +591,28 @@ mod tests {
         assert_eq!(info.version, FORMAT_VERSION);
         assert_eq!(info.bytes, bytes.len() as u64);
         assert_eq!((bytes.len() - CRC_BYTES) % ALIGN, 0);
+    }
+
+    #[test]
+    fn saving_over_a_model_replaces_it_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.alt");
+        let first = tiny();
+        save(&first, &path).unwrap();
+        let mut second = tiny();
+        second.item_factors.as_mut_slice()[0] = 7.0;
+        save(&second, &path).unwrap();
+        assert_eq!(load(&path).unwrap(), second);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["m.alt"]);
+        // A directory in the way is an error, and stays where it was.
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        assert!(save(&first, &sub).is_err());
+        assert!(sub.is_dir());
     }
 
     #[test]

@@ -66,18 +66,23 @@ fn main() {
             ));
         });
         let mut bias = 0f32;
-        bench(&format!("explicit_row k={k} n={n}"), 2000, || {
-            let row = ExplicitRow {
-                y: &y,
-                k,
-                idx: &idx,
-                vals: &vals,
-                biases: None,
-                reg: 0.1,
-                reg_bias: 0.1,
-                nonnegative: false,
-            };
-            black_box(kernels::explicit_row(&row, &mut x, &mut bias, &mut s));
-        });
+        // Short rows time the solve, long ones the Gram accumulation.
+        for n in [5usize, 50, 200] {
+            let idx: Vec<u32> = (0..n).map(|e| ((e * 37 + 11) % rows) as u32).collect();
+            let vals: Vec<f32> = (0..n).map(|e| 1.0 + (e % 5) as f32).collect();
+            bench(&format!("explicit_row k={k} n={n}"), 20_000 / n.min(100), || {
+                let row = ExplicitRow {
+                    y: &y,
+                    k,
+                    idx: &idx,
+                    vals: &vals,
+                    biases: None,
+                    reg: 0.1,
+                    reg_bias: 0.1,
+                    nonnegative: false,
+                };
+                black_box(kernels::explicit_row(&row, &mut x, &mut bias, &mut s));
+            });
+        }
     }
 }

@@ -1052,22 +1052,30 @@ fn explicit_row_small<const FMA: bool, const K: usize, const B: bool, const DG: 
             }
         }
     }
-    // A = Σ f fᵀ + regularization (lower triangle), b = Σ t f.
-    let mut a = gram;
+    // A = Σ f fᵀ + regularization, b = Σ t f (column d), as the upper triangle: row j of `u`
+    // is column j of the lower one, which the factorisation walks.
+    let mut u = [[0f64; DG]; DG];
+    for (i, gr) in gram.iter().enumerate() {
+        for (j, &g) in gr.iter().enumerate().take(i + 1) {
+            u[j][i] = g;
+        }
+    }
     let nf = n as f64;
-    for (j, row) in a.iter_mut().enumerate().take(d) {
+    for (j, row) in u.iter_mut().enumerate().take(d) {
         row[j] += if B && j == K { f64::from(p.reg_bias) * nf } else { f64::from(p.reg) * nf };
     }
-    let mut b = [0f64; DG];
-    b[..d].copy_from_slice(&gram[d][..d]);
-    // Right-looking Cholesky A = L Lᵀ (as `cholesky_solve_g`), keeping 1/l_jj.
+    // Right-looking L D Lᵀ of the augmented [A b; bᵀ ·], no square roots: after step j, row j
+    // of `u` holds D_j (at j) and D_j·L[i][j] (at i > j), column d holding D_j·w_j with
+    // L D w = b. Every update is a whole row of constant length, loaded and stored as
+    // vectors (entries left of the diagonal become garbage that is never read), so no
+    // column is gathered through memory; the critical path per step is one division.
     let mut inv = [0f64; DG];
     let mut diag0 = [0f64; DG];
     for (j, d0) in diag0.iter_mut().enumerate().take(d) {
-        *d0 = a[j][j].abs();
+        *d0 = u[j][j].abs();
     }
     for j in 0..d {
-        let djj = a[j][j];
+        let djj = u[j][j];
         if djj.is_nan() || djj <= diag0[j] * 1e-12 {
             x.fill(f32::NAN);
             if B {
@@ -1075,39 +1083,25 @@ fn explicit_row_small<const FMA: bool, const K: usize, const B: bool, const DG: 
             }
             return None;
         }
-        let l = djj.sqrt();
-        a[j][j] = l;
-        let iv = 1.0 / l;
+        let iv = 1.0 / djj;
         inv[j] = iv;
-        // The scaled column, zero outside j+1..d, so that the trailing update runs over whole
-        // rows of constant length (vectorised): it leaves the columns ..=j exactly as they
-        // are and only writes garbage above the diagonal, which is never read.
-        let mut col = [0f64; DG];
-        for i in j + 1..d {
-            a[i][j] *= iv;
-            col[i] = a[i][j];
-        }
-        for i in j + 1..d {
-            let ci = col[i];
-            for (av, &cv) in a[i].iter_mut().zip(&col) {
-                *av = madd64::<FMA>(-ci, cv, *av);
+        let row = u[j];
+        for c in j + 1..d {
+            let m = row[c] * iv;
+            for (uv, &rv) in u[c].iter_mut().zip(&row) {
+                *uv = madd64::<FMA>(-m, rv, *uv);
             }
         }
     }
-    // L z = b, then Lᵀ x = z.
-    for i in 0..d {
-        let mut acc = b[i];
-        for c in 0..i {
-            acc = madd64::<FMA>(-a[i][c], b[c], acc);
+    // A = L D Lᵀ and L D w = b, so Lᵀ x = w: x_j = (u[j][d] − Σ_{i>j} u[j][i]·x_i) / D_j,
+    // the newest x_i taken last (the others are ready earlier).
+    let mut b = [0f64; DG];
+    for j in (0..d).rev() {
+        let mut acc = u[j][d];
+        for i in (j + 1..d).rev() {
+            acc = madd64::<FMA>(-u[j][i], b[i], acc);
         }
-        b[i] = acc * inv[i];
-    }
-    for i in (0..d).rev() {
-        b[i] *= inv[i];
-        let xi = b[i];
-        for c in 0..i {
-            b[c] = madd64::<FMA>(-xi, a[i][c], b[c]);
-        }
+        b[j] = acc * inv[j];
     }
     if !b[..d].iter().all(|v| v.is_finite()) {
         x.fill(f32::NAN);

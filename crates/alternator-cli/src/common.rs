@@ -83,6 +83,7 @@ impl InputArgs {
             binary: self.binary,
             skip_invalid: self.skip_invalid,
             keep_lines: false,
+            ignore_times: false,
         })
     }
 

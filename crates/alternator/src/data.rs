@@ -134,6 +134,9 @@ pub struct ReadOptions {
     pub skip_invalid: bool,
     /// Keep the 1-based line number of every interaction (for tools that rewrite the file).
     pub keep_lines: bool,
+    /// Do not look for a timestamp column when `time_col` is `None` (for callers that never
+    /// use times, such as training: the column is then neither parsed nor stored).
+    pub ignore_times: bool,
 }
 
 impl Default for ReadOptions {
@@ -148,6 +151,7 @@ impl Default for ReadOptions {
             binary: false,
             skip_invalid: false,
             keep_lines: false,
+            ignore_times: false,
         }
     }
 }
@@ -406,6 +410,7 @@ impl Layout {
         }
         let (time_col, time_required) = match &opts.time_col {
             Some(c) => (Some(resolve(c, "--time-col")?), true),
+            None if opts.ignore_times => (None, false),
             None => {
                 let by_name = header.as_ref().and_then(|h| {
                     ["timestamp", "time", "ts"]
@@ -1779,6 +1784,15 @@ mod tests {
         let d = read(text, &opts).unwrap();
         assert_eq!(d.values, vec![0.722, 1.907]);
         assert_eq!(d.times, Some(vec![1593898068, 1593898080]));
+        // Training ignores the times unless a column is named.
+        let d = read(text, &ReadOptions { ignore_times: true, ..opts.clone() }).unwrap();
+        assert_eq!((d.values.len(), d.times), (2, None));
+        let named = ReadOptions {
+            time_col: Some(Column::Name("timestamp".into())),
+            ignore_times: true,
+            ..opts
+        };
+        assert_eq!(read(text, &named).unwrap().times, Some(vec![1593898068, 1593898080]));
     }
 
     #[test]

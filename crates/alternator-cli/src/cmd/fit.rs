@@ -97,7 +97,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     params.validate()?;
     common::init_threads(a.threads)?;
     let start = Instant::now();
-    let data = a.input.read(&a.train)?;
+    // Training never uses times: a timestamp column is read only when --time-col names it.
+    let data = a.input.read_with(&a.train, |o| o.ignore_times = true)?;
     let read_seconds = start.elapsed().as_secs_f64();
     let dup = a.input.duplicates(a.implicit_prefs);
 

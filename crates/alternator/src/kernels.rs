@@ -1054,7 +1054,9 @@ fn explicit_row_small<const FMA: bool, const K: usize, const B: bool, const DG: 
     }
     // A = Σ f fᵀ + regularization, b = Σ t f (column d), as the upper triangle: row j of `u`
     // is column j of the lower one, which the factorisation walks.
-    let mut u = [[0f64; DG]; DG];
+    // Rows padded to whole 4-lane vectors (`w` lanes; the padding stays zero).
+    let w = DG.div_ceil(4) * 4;
+    let mut u = [[0f64; 16]; DG];
     for (i, gr) in gram.iter().enumerate() {
         for (j, &g) in gr.iter().enumerate().take(i + 1) {
             u[j][i] = g;
@@ -1088,7 +1090,7 @@ fn explicit_row_small<const FMA: bool, const K: usize, const B: bool, const DG: 
         let row = u[j];
         for c in j + 1..d {
             let m = row[c] * iv;
-            for (uv, &rv) in u[c].iter_mut().zip(&row) {
+            for (uv, &rv) in u[c][..w].iter_mut().zip(&row[..w]) {
                 *uv = madd64::<FMA>(-m, rv, *uv);
             }
         }
@@ -1263,8 +1265,8 @@ fn explicit_row_general_g<const FMA: bool>(
 dispatch! {
     /// Solves one explicit row (Spark ALS-WR): `(Σ f fᵀ + λ·n·I) z = Σ t·f` over the row's `n`
     /// entries, with `f = y_i` and `t = r` — or, with biases, `f = [y_i, 1]`,
-    /// `t = r − μ − b_i`, `z = [x, b]` and `reg_bias·n` on the bias diagonal. Cholesky in f64,
-    /// or non-negative least squares. Empty rows get zeros. Returns the row's training error
+    /// `t = r − μ − b_i`, `z = [x, b]` and `reg_bias·n` on the bias diagonal. Cholesky (L D Lᵀ
+    /// up to rank 12) in f64, or non-negative least squares. Empty rows get zeros. Returns the row's training error
     /// `Σ (t − fᵀz)²` at the stored solution (without the regularization), or `None` (and NaN
     /// factors) when the matrix is singular (e.g. `λ = 0` with fewer entries than the rank).
     ///

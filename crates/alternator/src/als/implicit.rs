@@ -88,13 +88,15 @@ fn half(
     let yty = gram(src);
     let y = src.as_slice();
     let first_bad = AtomicUsize::new(usize::MAX);
+    let prefetch = kernels::next_row_prefetch_pays();
     dst.as_mut_slice().par_chunks_mut(k).enumerate().with_min_len(MIN_ROWS_PER_TASK).for_each_init(
         || Scratch::new(k),
         |s, (r, x)| {
             let (idx, vals) = rows.row(r);
             // Start fetching the next row's factor rows while this one computes (rows run in
-            // index order within a task): the gathers are bound by memory latency.
-            if r + 1 < rows.nrows() {
+            // index order within a task): the gathers are bound by memory latency (where it
+            // pays: see `next_row_prefetch_pays`).
+            if prefetch && r + 1 < rows.nrows() {
                 kernels::prefetch_rows_l2(y, rows.row(r + 1).0, k);
             }
             if vals.iter().all(|&v| v == 0.0) {

@@ -177,24 +177,73 @@ fn align_up(x: u64) -> u64 {
     x.div_ceil(ALIGN as u64) * ALIGN as u64
 }
 
-/// Zero-pads `buf` up to `block.offset`, then appends `v` little-endian.
-fn put_f32(buf: &mut Vec<u8>, block: Block, v: &[f32]) {
-    buf.resize(block.offset as usize, 0);
-    buf.reserve(v.len() * 4);
-    v.iter().for_each(|x| buf.extend_from_slice(&x.to_le_bytes()));
+/// A writer that tracks its position and the crc32 of everything written.
+struct CrcWriter<W: Write> {
+    inner: W,
+    crc: crc32fast::Hasher,
+    pos: u64,
 }
 
-/// Writes `model` to `path` atomically (temporary file in the same directory, then rename).
+impl<W: Write> CrcWriter<W> {
+    fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.crc.update(bytes);
+        self.pos += bytes.len() as u64;
+        self.inner.write_all(bytes)
+    }
+
+    /// Zero-pads up to `offset`.
+    fn pad_to(&mut self, offset: u64) -> std::io::Result<()> {
+        const ZEROS: [u8; ALIGN] = [0; ALIGN];
+        while self.pos < offset {
+            let n = (offset - self.pos).min(ALIGN as u64) as usize;
+            self.put(&ZEROS[..n])?;
+        }
+        Ok(())
+    }
+
+    /// Writes `values` little-endian at `offset` (zero-padded up to it), in 4 KiB pieces.
+    fn put_le<T: Copy, const N: usize>(
+        &mut self,
+        offset: u64,
+        values: &[T],
+        to_le: impl Fn(T) -> [u8; N],
+    ) -> std::io::Result<()> {
+        self.pad_to(offset)?;
+        let mut buf = [0u8; 4096];
+        for chunk in values.chunks(4096 / N) {
+            for (dst, &v) in buf.chunks_exact_mut(N).zip(chunk) {
+                dst.copy_from_slice(&to_le(v));
+            }
+            self.put(&buf[..chunk.len() * N])?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes `model` to `path` atomically (temporary file in the same directory, then swapped in).
+/// The file is streamed: no copy of the model is built in memory.
 ///
 /// Fails with [`Error::Invalid`] when the model is internally inconsistent (id maps and
 /// factor rows disagree, non-finite factors, …): such a file could not be loaded back.
 pub fn save(model: &Model, path: &Path) -> Result<()> {
-    let bytes = to_bytes(model)?;
-    write_atomic(path, &bytes)
+    let header = layout(model)?;
+    write_atomic(path, |f| {
+        write_model(model, &header, std::io::BufWriter::with_capacity(1 << 16, f))
+    })
 }
 
 /// Serialises `model` into the bytes of a model file.
 pub fn to_bytes(model: &Model) -> Result<Vec<u8>> {
+    let header = layout(model)?;
+    let mut buf = Vec::with_capacity(header.1 as usize + CRC_BYTES);
+    write_model(model, &header, &mut buf).map_err(|e| Error::Invalid(format!("{e}")))?;
+    Ok(buf)
+}
+
+/// The header JSON of `model` and the end of its last block: the header's size depends on the
+/// block offsets, which depend on the header's size, so the blocks are laid out from a
+/// provisional start, retried with a later start until the header fits before it.
+fn layout(model: &Model) -> Result<(Vec<u8>, u64, Header)> {
     check_model(model).map_err(|m| Error::Invalid(format!("cannot save the model: {m}")))?;
     let rank = model.rank() as u64;
     let (nu, ni) = (model.users.len() as u64, model.items.len() as u64);
@@ -202,9 +251,6 @@ pub fn to_bytes(model: &Model) -> Result<Vec<u8>> {
     let seen_rows = (!seen.indptr().is_empty()).then_some(seen.nrows() as u64);
     let nnz = seen.nnz() as u64;
 
-    // The header's size depends on the block offsets, which depend on the header's size:
-    // lay the blocks out from a provisional start, and retry with a later start until the
-    // header fits before it.
     let mut start = align_up((PREAMBLE + 256) as u64);
     loop {
         let mut at = start;
@@ -248,31 +294,42 @@ pub fn to_bytes(model: &Model) -> Result<Vec<u8>> {
             start = align_up((PREAMBLE + json.len()) as u64);
             continue;
         }
-        let mut buf = Vec::with_capacity((at as usize) + CRC_BYTES);
-        buf.extend_from_slice(MAGIC);
-        buf.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        buf.extend_from_slice(&(json.len() as u64).to_le_bytes());
-        buf.extend_from_slice(&json);
-        let b = &header.blocks;
-        put_f32(&mut buf, b.user_factors, model.user_factors.as_slice());
-        put_f32(&mut buf, b.item_factors, model.item_factors.as_slice());
-        if let (Some(bias), Some(ub), Some(ib)) = (&model.biases, b.user_biases, b.item_biases) {
-            put_f32(&mut buf, ub, &bias.user);
-            put_f32(&mut buf, ib, &bias.item);
-        }
-        buf.resize(b.seen_indptr.offset as usize, 0);
-        seen.indptr().iter().for_each(|&x| buf.extend_from_slice(&(x as u64).to_le_bytes()));
-        buf.resize(b.seen_indices.offset as usize, 0);
-        seen.indices().iter().for_each(|x| buf.extend_from_slice(&x.to_le_bytes()));
-        put_f32(&mut buf, b.seen_values, seen.values());
-        buf.resize(at as usize, 0);
-        let crc = crc32fast::hash(&buf);
-        buf.extend_from_slice(&crc.to_le_bytes());
-        return Ok(buf);
+        return Ok((json, at, header));
     }
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+fn write_model<W: Write>(
+    model: &Model,
+    (json, end, header): &(Vec<u8>, u64, Header),
+    inner: W,
+) -> std::io::Result<()> {
+    let mut w = CrcWriter { inner, crc: crc32fast::Hasher::new(), pos: 0 };
+    w.put(MAGIC)?;
+    w.put(&FORMAT_VERSION.to_le_bytes())?;
+    w.put(&(json.len() as u64).to_le_bytes())?;
+    w.put(json)?;
+    let b = &header.blocks;
+    let f32le = |x: f32| x.to_le_bytes();
+    w.put_le(b.user_factors.offset, model.user_factors.as_slice(), f32le)?;
+    w.put_le(b.item_factors.offset, model.item_factors.as_slice(), f32le)?;
+    if let (Some(bias), Some(ub), Some(ib)) = (&model.biases, b.user_biases, b.item_biases) {
+        w.put_le(ub.offset, &bias.user, f32le)?;
+        w.put_le(ib.offset, &bias.item, f32le)?;
+    }
+    let seen = &model.seen;
+    w.put_le(b.seen_indptr.offset, seen.indptr(), |x: usize| (x as u64).to_le_bytes())?;
+    w.put_le(b.seen_indices.offset, seen.indices(), |x: u32| x.to_le_bytes())?;
+    w.put_le(b.seen_values.offset, seen.values(), f32le)?;
+    w.pad_to(*end)?;
+    let crc = w.crc.clone().finalize();
+    w.inner.write_all(&crc.to_le_bytes())?;
+    w.inner.flush()
+}
+
+fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -283,7 +340,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
+        write(&mut f)?;
         drop(f);
         if !exchange(&tmp, path)? {
             return std::fs::rename(&tmp, path);

@@ -1279,13 +1279,27 @@ fn fast_line(bytes: &[u8], start: usize, spec: &FastSpec) -> Option<FastLine> {
     for (c, &role) in spec.roles.iter().enumerate() {
         let field_start = p;
         let mut value = 0u64;
-        while let Some(&b) = bytes.get(p) {
-            let d = b.wrapping_sub(b'0');
-            if d > 9 {
+        // Eight bytes at a time while they are all digits, then the leading digits of the
+        // next eight (see `swar_digits`); byte by byte near the end of the chunk.
+        while let Some(word) = bytes.get(p..p + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            let (n, v) = swar_digits(u64::from_le_bytes(w));
+            value = value.wrapping_mul(POW10_U64[n]).wrapping_add(v);
+            p += n;
+            if n < 8 {
                 break;
             }
-            value = value.wrapping_mul(10).wrapping_add(u64::from(d));
-            p += 1;
+        }
+        if bytes.len() < p + 8 {
+            while let Some(&b) = bytes.get(p) {
+                let d = b.wrapping_sub(b'0');
+                if d > 9 {
+                    break;
+                }
+                value = value.wrapping_mul(10).wrapping_add(u64::from(d));
+                p += 1;
+            }
         }
         let digits_end = p;
         while let Some(&b) = bytes.get(p) {
@@ -1327,6 +1341,34 @@ fn fast_line(bytes: &[u8], start: usize, spec: &FastSpec) -> Option<FastLine> {
         p += sep_len;
     }
     None
+}
+
+/// 10ⁿ for n = 0..=8.
+const POW10_U64: [u64; 9] =
+    [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+
+/// The number `n` of leading ASCII digits of the eight bytes of `w` (little-endian: the first
+/// byte is the lowest) and their value, without a branch per byte.
+#[inline(always)]
+fn swar_digits(w: u64) -> (usize, u64) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // A byte is a digit iff its high nibble is 3 and stays 3 after adding 6. A carry out of a
+    // byte (only from 0xFA..=0xFF, itself not a digit) can only disturb later bytes, which do
+    // not count once an earlier one is not a digit.
+    let hi = w & (0xF0 * ONES);
+    let hi6 = w.wrapping_add(0x06 * ONES) & (0xF0 * ONES);
+    let not_digit = (hi ^ (0x30 * ONES)) | (hi6 ^ (0x30 * ONES));
+    let n = (not_digit.trailing_zeros() / 8) as usize;
+    if n == 0 {
+        return (0, 0);
+    }
+    // The n digits moved to the top bytes (zeros below them are leading zero digits), then
+    // combined pairwise: 10·a + b, 100·ab + cd, 10⁴·abcd + efgh.
+    let d = (w << (8 * (8 - n))) & (0x0F * ONES);
+    let d = (d.wrapping_mul(10 << 8 | 1) >> 8) & 0x00FF_00FF_00FF_00FF;
+    let d = (d.wrapping_mul(100 << 16 | 1) >> 16) & 0x0000_FFFF_0000_FFFF;
+    let v = d.wrapping_mul(10_000 << 32 | 1) >> 32;
+    (n, v)
 }
 
 /// A line read by [`fast_line`].
@@ -2005,6 +2047,45 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn swar_digits_match_a_byte_loop(
+            bytes in proptest::collection::vec(
+                proptest::prop_oneof![
+                    6 => b'0'..=b'9',
+                    1 => proptest::strategy::Just(b'\t'),
+                    1 => proptest::strategy::Just(b'\n'),
+                    1 => proptest::strategy::Just(b'/'),
+                    1 => proptest::strategy::Just(b':'),
+                    1 => 0xF0u8..=0xFF,
+                    1 => proptest::num::u8::ANY,
+                ],
+                8,
+            )
+        ) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&bytes);
+            let n = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+            let v = bytes[..n].iter().fold(0u64, |v, b| v * 10 + u64::from(b - b'0'));
+            proptest::prop_assert_eq!(swar_digits(u64::from_le_bytes(w)), (n, v));
+        }
+
+        #[test]
+        fn long_digit_fields_read_exactly(
+            ids in proptest::collection::vec(("[0-9]{1,25}", "[0-9]{1,25}"), 1..40),
+        ) {
+            // Integer ids of every length around the 8-byte steps and the 18-digit limit,
+            // up to the chunk's last bytes: the ids are their text, byte for byte.
+            let text: String = ids.iter().map(|(u, i)| format!("{u}\t{i}\t1\n")).collect();
+            let d = read(&text, &ReadOptions::default()).unwrap();
+            for (k, (u, i)) in ids.iter().enumerate() {
+                proptest::prop_assert_eq!(d.users.id(d.user_idx[k]), Some(u.as_str()));
+                proptest::prop_assert_eq!(d.items.id(d.item_idx[k]), Some(i.as_str()));
+            }
+            let bare = text.trim_end_matches('\n');
+            let d = read(bare, &ReadOptions::default()).unwrap();
+            proptest::prop_assert_eq!(d.len(), ids.len());
+        }
+
         #[test]
         fn fast_f32_matches_std(
             neg in proptest::bool::ANY,

@@ -1020,8 +1020,8 @@ fn explicit_row_g<const FMA: bool>(
 /// registers: every entry's `[f, t]` (at most 16 lanes) updates the lower triangle of the
 /// Gram with one broadcast FMA per row and 8-lane half (`f32` within a block of
 /// [`GRAM_CHUNK`] entries, `f64` across blocks — the same sums as the general path), then the
-/// `(K + B)`-unknown system is factored by the same right-looking Cholesky in `f64`, fully
-/// unrolled. Non-negative rows take the general path.
+/// `(K + B)`-unknown system is factored as L D Lᵀ in `f64` (below). Non-negative rows take
+/// the general path.
 #[inline(always)]
 fn explicit_row_small<const FMA: bool, const K: usize, const B: bool, const DG: usize>(
     p: &ExplicitRow<'_>,

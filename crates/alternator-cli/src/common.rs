@@ -31,7 +31,7 @@ pub struct InputArgs {
     /// Value column: position, header name, or `none` (every interaction counts 1.0)
     #[arg(long, default_value = "2")]
     pub rating_col: String,
-    /// Timestamp column [default: column 3 or a header named timestamp/time, when present]
+    /// Timestamp column [default: column 3 or a header named timestamp/time, when present; `fit` never uses times and reads none unless named]
     #[arg(long)]
     pub time_col: Option<String>,
     /// Treat every interaction as 1.0

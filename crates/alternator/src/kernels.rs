@@ -305,7 +305,10 @@ pub fn next_row_prefetch_pays() -> bool {
     *FLAG.get_or_init(|| {
         #[cfg(target_arch = "x86_64")]
         {
-            let id = std::arch::x86_64::__cpuid(0);
+            // SAFETY: CPUID leaf 0 exists on every x86_64 CPU. (Recent Rust declares `__cpuid`
+            // safe; the block keeps the crate building with the older compilers it supports.)
+            #[allow(unused_unsafe)]
+            let id = unsafe { std::arch::x86_64::__cpuid(0) };
             let vendor = [id.ebx, id.edx, id.ecx];
             let intel = vendor == [0x756e_6547, 0x4965_6e69, 0x6c65_746e]; // "GenuineIntel"
             !intel

@@ -16,8 +16,7 @@
 //! every offset and length is checked against the element counts the header declares and
 //! against the real file size before anything is allocated, and the checksum is verified
 //! before any block is decoded. Files are written atomically: to a temporary file in the
-//! same directory, then swapped in for the target (on Linux `renameat2(RENAME_EXCHANGE)`,
-//! else `rename`), so a reader never sees a half-written
+//! same directory, then renamed over the target, so a reader never sees a half-written
 //! model. Like Spark's and `implicit`'s `save`, the write does not wait for the disk
 //! (`fsync`, 2–18 ms here, more than a whole MovieLens fit): should the machine lose power
 //! right after a save, the size and checksum checks above reject the damaged file with an
@@ -220,7 +219,7 @@ impl<W: Write> CrcWriter<W> {
     }
 }
 
-/// Writes `model` to `path` atomically (temporary file in the same directory, then swapped in).
+/// Writes `model` to `path` atomically (temporary file in the same directory, then renamed).
 /// The file is streamed: no copy of the model is built in memory.
 ///
 /// Fails with [`Error::Invalid`] when the model is internally inconsistent (id maps and
@@ -342,66 +341,18 @@ fn write_atomic(
         let mut f = std::fs::File::create(&tmp)?;
         write(&mut f)?;
         drop(f);
-        if !exchange(&tmp, path)? {
-            return std::fs::rename(&tmp, path);
-        }
-        // `tmp` now names the previous model; nothing reads it.
-        let _ = std::fs::remove_file(&tmp);
-        Ok(())
+        // A plain rename: over an existing model, ext4 (`auto_da_alloc`) then starts writing
+        // the new file's blocks inside the call (1.1 ms for a MovieLens model here), which is
+        // what keeps the old model or the new one on disk should the machine crash soon
+        // after. Swapping the files with `renameat2(RENAME_EXCHANGE)` and deleting the old one
+        // skipped that cost but could leave neither: tried and reverted.
+        std::fs::rename(&tmp, path)
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
         return Err(Error::io(path, e));
     }
     Ok(())
-}
-
-/// Swaps `tmp` with an existing regular file at `path` in one atomic step (Linux
-/// `renameat2(RENAME_EXCHANGE)`), so readers see the old model or the new one, as with
-/// `rename`. Returns `false` (nothing done) when `path` is not an existing regular file or
-/// the file system cannot exchange; the caller then renames.
-///
-/// Why not `rename` over the old file: ext4 (`auto_da_alloc`) then allocates and starts
-/// writing back the new file's blocks inside the `rename` call, to protect programs that
-/// replace files without `fsync`; that took 1.1 ms of a 20 ms MovieLens fit here. Models
-/// are written without `fsync` (see the module documentation); one cut short by a crash is rejected
-/// on load by its size and checksum.
-#[cfg(target_os = "linux")]
-fn exchange(tmp: &Path, path: &Path) -> std::io::Result<bool> {
-    use std::os::unix::ffi::OsStrExt;
-    if !std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file()) {
-        return Ok(false);
-    }
-    let (a, b) = (
-        std::ffi::CString::new(tmp.as_os_str().as_bytes())?,
-        std::ffi::CString::new(path.as_os_str().as_bytes())?,
-    );
-    // SAFETY: both paths are NUL-terminated and outlive the call; renameat2 reads nothing else.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_renameat2,
-            libc::AT_FDCWD,
-            a.as_ptr(),
-            libc::AT_FDCWD,
-            b.as_ptr(),
-            libc::RENAME_EXCHANGE,
-        )
-    };
-    if r == 0 {
-        return Ok(true);
-    }
-    let e = std::io::Error::last_os_error();
-    match e.raw_os_error() {
-        // Gone meanwhile, unsupported by the file system or refused (an old kernel, a
-        // seccomp filter): rename instead, which reports any real problem.
-        Some(libc::ENOENT | libc::EINVAL | libc::ENOSYS | libc::EPERM) => Ok(false),
-        _ => Err(e),
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn exchange(_tmp: &Path, _path: &Path) -> std::io::Result<bool> {
-    Ok(false)
 }
 
 /// Reads a model file written by [`save`].

@@ -225,24 +225,33 @@ impl<W: Write> CrcWriter<W> {
 /// Fails with [`Error::Invalid`] when the model is internally inconsistent (id maps and
 /// factor rows disagree, non-finite factors, …): such a file could not be loaded back.
 pub fn save(model: &Model, path: &Path) -> Result<()> {
-    let header = layout(model)?;
+    let layout = layout(model)?;
     write_atomic(path, |f| {
-        write_model(model, &header, std::io::BufWriter::with_capacity(1 << 16, f))
+        write_model(model, &layout, std::io::BufWriter::with_capacity(1 << 16, f))
     })
 }
 
 /// Serialises `model` into the bytes of a model file.
 pub fn to_bytes(model: &Model) -> Result<Vec<u8>> {
-    let header = layout(model)?;
-    let mut buf = Vec::with_capacity(header.1 as usize + CRC_BYTES);
-    write_model(model, &header, &mut buf).map_err(|e| Error::Invalid(format!("{e}")))?;
+    let layout = layout(model)?;
+    let mut buf = Vec::with_capacity(layout.end as usize + CRC_BYTES);
+    write_model(model, &layout, &mut buf).map_err(|e| Error::Invalid(format!("{e}")))?;
     Ok(buf)
 }
 
-/// The header JSON of `model` and the end of its last block: the header's size depends on the
-/// block offsets, which depend on the header's size, so the blocks are laid out from a
-/// provisional start, retried with a later start until the header fits before it.
-fn layout(model: &Model) -> Result<(Vec<u8>, u64, Header)> {
+/// Where everything goes in a model file.
+struct FileLayout {
+    /// The header, as it is written.
+    json: Vec<u8>,
+    header: Header,
+    /// End of the last block (where the crc32 goes).
+    end: u64,
+}
+
+/// The layout of `model`'s file: the header's size depends on the block offsets, which depend
+/// on the header's size, so the blocks are laid out from a provisional start, retried with a
+/// later start until the header fits before it.
+fn layout(model: &Model) -> Result<FileLayout> {
     check_model(model).map_err(|m| Error::Invalid(format!("cannot save the model: {m}")))?;
     let rank = model.rank() as u64;
     let (nu, ni) = (model.users.len() as u64, model.items.len() as u64);
@@ -293,13 +302,14 @@ fn layout(model: &Model) -> Result<(Vec<u8>, u64, Header)> {
             start = align_up((PREAMBLE + json.len()) as u64);
             continue;
         }
-        return Ok((json, at, header));
+        return Ok(FileLayout { json, header, end: at });
     }
 }
 
+/// Writes the file of `model` laid out as `layout`, crc32 last.
 fn write_model<W: Write>(
     model: &Model,
-    (json, end, header): &(Vec<u8>, u64, Header),
+    FileLayout { json, header, end }: &FileLayout,
     inner: W,
 ) -> std::io::Result<()> {
     let mut w = CrcWriter { inner, crc: crc32fast::Hasher::new(), pos: 0 };
@@ -320,9 +330,9 @@ fn write_model<W: Write>(
     w.put_le(b.seen_indices.offset, seen.indices(), |x: u32| x.to_le_bytes())?;
     w.put_le(b.seen_values.offset, seen.values(), f32le)?;
     w.pad_to(*end)?;
-    let crc = w.crc.clone().finalize();
-    w.inner.write_all(&crc.to_le_bytes())?;
-    w.inner.flush()
+    let CrcWriter { mut inner, crc, .. } = w;
+    inner.write_all(&crc.finalize().to_le_bytes())?;
+    inner.flush()
 }
 
 fn write_atomic(

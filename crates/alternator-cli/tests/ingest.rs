@@ -105,7 +105,10 @@ fn missing_and_empty_files_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let out = alternator(&["inspect", dir.path().join("nope.tsv").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("nope.tsv"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nope.tsv"));
+    // The operating system's reason, said once.
+    assert_eq!(err.matches("(os error").count(), 1, "{err}");
     let e = dir.path().join("empty.tsv");
     std::fs::write(&e, "").unwrap();
     let out = alternator(&["inspect", e.to_str().unwrap()]);

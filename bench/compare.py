@@ -188,7 +188,7 @@ def main():
         m = os.path.join(args.work, "ml.alt")
         ours, spark, sj = [], [], None
         for _ in range(args.rounds):
-            # Our whole process takes ~20 ms: several runs per round, the best kept (as for
+            # Our whole process takes ~15 ms: several runs per round, the best kept (as for
             # every figure here), so that one scheduling hiccup does not decide the ratio.
             for _ in range(10):
                 w, _, _ = run([BIN, "fit", "--train", base, "--model", m, "--rank", "10", "--max-iter",

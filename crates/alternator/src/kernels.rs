@@ -939,17 +939,17 @@ fn llt_solve_f32(
         a[j * k + j] += diag;
         *d = a[j * k + j].abs();
     }
-    let need = llt::factor::cholesky_in_place_scratch::<f32>(k, faer::Par::Seq, Default::default())
-        .unaligned_bytes_required();
-    if buf.len() < need {
-        buf.resize(need, std::mem::MaybeUninit::new(0));
-    }
-    let stack = dyn_stack::MemStack::new(&mut buf[..]);
     // faer factors up to 64 columns unblocked; splitting at 32 (the trailing update one GEMM)
     // is faster for rank 64: bench `implicit_cholesky_row k=64` 10.2 → 9.6 µs, s5m Cholesky
     // fit 1.00 → 0.95 s/iteration (3 alternating pairs); 16 and 8 are slower again.
     let mut params: llt::factor::LltParams = <llt::factor::LltParams as faer::Auto<f32>>::auto();
     params.recursion_threshold = 32;
+    let need = llt::factor::cholesky_in_place_scratch::<f32>(k, faer::Par::Seq, params.into())
+        .unaligned_bytes_required();
+    if buf.len() < need {
+        buf.resize(need, std::mem::MaybeUninit::new(0));
+    }
+    let stack = dyn_stack::MemStack::new(&mut buf[..]);
     let factored = llt::factor::cholesky_in_place(
         faer::MatMut::from_column_major_slice_mut(&mut a[..k * k], k, k),
         Default::default(),
@@ -1296,9 +1296,10 @@ dispatch! {
     /// Solves one explicit row (Spark ALS-WR): `(Σ f fᵀ + λ·n·I) z = Σ t·f` over the row's `n`
     /// entries, with `f = y_i` and `t = r` — or, with biases, `f = [y_i, 1]`,
     /// `t = r − μ − b_i`, `z = [x, b]` and `reg_bias·n` on the bias diagonal. Cholesky (L D Lᵀ
-    /// up to rank 12) in f64, or non-negative least squares. Empty rows get zeros. Returns the row's training error
-    /// `Σ (t − fᵀz)²` at the stored solution (without the regularization), or `None` (and NaN
-    /// factors) when the matrix is singular (e.g. `λ = 0` with fewer entries than the rank).
+    /// up to rank 12) in f64, or non-negative least squares. Empty rows get zeros. Returns the
+    /// row's training error `Σ (t − fᵀz)²` at the stored solution (without the
+    /// regularization), or `None` (and NaN factors) when the matrix is singular (e.g. `λ = 0`
+    /// with fewer entries than the rank).
     ///
     /// The Gram `Σ f fᵀ`, `Σ t·f` and `Σ t²` come from one product of the gathered `[f, t]`
     /// rows with themselves, summed in f32 over blocks of [`GRAM_CHUNK`] entries and in f64

@@ -4,9 +4,7 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use alternator::data::{Column, Delimiter, Interactions, ReadOptions, read_interactions};
-use alternator::params::{Confidence, Solver};
-use alternator::sparse::Duplicates;
+use alternator::{Confidence, Delimiter, Duplicates, Interactions, ReaderBuilder, Solver};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
@@ -59,44 +57,38 @@ pub enum DupArg {
 }
 
 impl InputArgs {
-    /// The library's read options.
-    pub fn read_options(&self) -> anyhow::Result<ReadOptions> {
-        let delimiter = self.delimiter.as_deref().map(Delimiter::parse).transpose()?;
-        let header = if self.header {
-            Some(true)
+    /// The library's reader, configured by these flags.
+    pub fn reader(&self) -> anyhow::Result<ReaderBuilder> {
+        let mut r = ReaderBuilder::new();
+        if let Some(d) = self.delimiter.as_deref() {
+            r.delimiter(Delimiter::parse(d)?);
+        }
+        if self.header {
+            r.has_header(true);
         } else if self.no_header {
-            Some(false)
-        } else {
-            None
+            r.has_header(false);
+        }
+        r.user_col(self.user_col.as_str()).item_col(self.item_col.as_str());
+        match self.rating_col.trim() {
+            "none" | "NONE" | "None" => r.no_rating_col(),
+            s => r.rating_col(s),
         };
-        let rating_col = match self.rating_col.trim() {
-            "none" | "NONE" | "None" => None,
-            s => Some(Column::parse(s)),
-        };
-        Ok(ReadOptions {
-            delimiter,
-            header,
-            user_col: Column::parse(&self.user_col),
-            item_col: Column::parse(&self.item_col),
-            rating_col,
-            time_col: self.time_col.as_deref().map(Column::parse),
-            binary: self.binary,
-            skip_invalid: self.skip_invalid,
-            keep_lines: false,
-            ignore_times: false,
-        })
+        if let Some(t) = self.time_col.as_deref() {
+            r.time_col(t);
+        }
+        r.binary(self.binary).skip_invalid(self.skip_invalid);
+        Ok(r)
     }
 
-    /// The duplicate policy, with the default for explicit (`keep`) or implicit (`sum`) data.
-    pub fn duplicates(&self, implicit: bool) -> Duplicates {
-        match self.duplicates {
-            Some(DupArg::Keep) => Duplicates::Keep,
-            Some(DupArg::Sum) => Duplicates::Sum,
-            Some(DupArg::Last) => Duplicates::Last,
-            Some(DupArg::Mean) => Duplicates::Mean,
-            None if implicit => Duplicates::Sum,
-            None => Duplicates::Keep,
-        }
+    /// The duplicate policy given with `--duplicates`, if any (the library's default for the
+    /// kind of feedback otherwise: keep for explicit ratings, sum for implicit feedback).
+    pub fn duplicates(&self) -> Option<Duplicates> {
+        self.duplicates.map(|d| match d {
+            DupArg::Keep => Duplicates::Keep,
+            DupArg::Sum => Duplicates::Sum,
+            DupArg::Last => Duplicates::Last,
+            DupArg::Mean => Duplicates::Mean,
+        })
     }
 
     /// Reads `path` with these flags, reporting skipped lines on stderr.
@@ -104,15 +96,15 @@ impl InputArgs {
         self.read_with(path, |_| {})
     }
 
-    /// Reads `path` with these flags after `tweak` adjusts the options.
+    /// Reads `path` with these flags after `tweak` adjusts the reader.
     pub fn read_with(
         &self,
         path: &Path,
-        tweak: impl FnOnce(&mut ReadOptions),
+        tweak: impl FnOnce(&mut ReaderBuilder),
     ) -> anyhow::Result<Interactions> {
-        let mut opts = self.read_options()?;
-        tweak(&mut opts);
-        let data = read_interactions(path, &opts)?;
+        let mut r = self.reader()?;
+        tweak(&mut r);
+        let data = r.from_path(path)?;
         report_skipped(&data);
         Ok(data)
     }
@@ -145,12 +137,9 @@ impl From<ConfidenceArg> for Confidence {
     }
 }
 
-impl SolverArg {
-    /// The solver to use: the chosen one for implicit feedback; explicit ALS always solves
-    /// exactly (Cholesky).
-    pub fn for_data(self, implicit_prefs: bool) -> Solver {
-        match self {
-            _ if !implicit_prefs => Solver::Cholesky,
+impl From<SolverArg> for Solver {
+    fn from(s: SolverArg) -> Solver {
+        match s {
             SolverArg::Cg => Solver::Cg,
             SolverArg::Cholesky => Solver::Cholesky,
         }
@@ -159,20 +148,28 @@ impl SolverArg {
 
 /// Prints the `--skip-invalid` report on stderr.
 pub fn report_skipped(data: &Interactions) {
-    if data.skipped.count > 0 {
+    let skipped = data.skipped();
+    if skipped.count > 0 {
         let lines: Vec<String> =
-            data.skipped.first.iter().map(|(l, why)| format!("line {l} ({why})")).collect();
+            skipped.first.iter().map(|(l, why)| format!("line {l} ({why})")).collect();
         eprintln!(
             "{}: skipped {} invalid line(s); first: {}",
-            data.path.display(),
-            data.skipped.count,
+            data.path().display(),
+            skipped.count,
             lines.join("; ")
         );
     }
 }
 
-/// `--threads`: builds the global rayon pool (0 or absent: one thread per core).
+/// `--threads`: builds the global rayon pool (0 or absent: one thread per core; at most
+/// [`alternator::als::MAX_THREADS`]).
 pub fn init_threads(threads: Option<usize>) -> anyhow::Result<()> {
+    if let Some(t) = threads.filter(|&t| t > alternator::als::MAX_THREADS) {
+        return usage(format!(
+            "--threads {t} is more than {} (far more than any machine has cores); use 0 for one per core",
+            alternator::als::MAX_THREADS
+        ));
+    }
     if let Some(t) = threads.filter(|&t| t > 0) {
         rayon::ThreadPoolBuilder::new()
             .num_threads(t)
@@ -203,10 +200,7 @@ pub fn progress(len: u64, message: &str) -> indicatif::ProgressBar {
 pub fn exit_code(err: &anyhow::Error) -> i32 {
     for cause in err.chain() {
         if let Some(e) = cause.downcast_ref::<alternator::Error>() {
-            return match e {
-                alternator::Error::Diverged { .. } => 1,
-                _ => 2,
-            };
+            return if e.is_bad_input() { 2 } else { 1 };
         }
         if cause.downcast_ref::<UsageError>().is_some() {
             return 2;
@@ -231,3 +225,38 @@ impl std::error::Error for UsageError {}
 pub fn usage<T>(msg: impl Into<String>) -> anyhow::Result<T> {
     Err(UsageError(msg.into()).into())
 }
+
+/// The command-line flag of a library parameter name (`reg_param` → `--reg-param`).
+pub fn flag_of(name: &str) -> String {
+    match name {
+        "n" => "-n".into(),
+        "id_col" => "--meta-id-col".into(),
+        "title_col" => "--meta-title-col".into(),
+        "liked_titles" => "--liked-title".into(),
+        "loss" | "compute_loss" => "--loss".into(),
+        other => format!("--{}", other.replace('_', "-")),
+    }
+}
+
+/// One line for an error, in the command line's words: a library parameter is named by its
+/// flag (`invalid --rank: must be between 1 and 4096, got 0`).
+pub fn render(err: &anyhow::Error) -> String {
+    err.chain()
+        .map(|cause| match cause.downcast_ref::<alternator::Error>() {
+            Some(alternator::Error::InvalidParameter { name, message }) => {
+                format!("invalid {}: {message}", flag_of(name))
+            }
+            _ => cause.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+/// `err` with a hint of the command line's own appended (exit code 2).
+pub fn with_hint(err: alternator::Error, hint: &str) -> anyhow::Error {
+    UsageError(format!("{err}; {hint}")).into()
+}
+
+/// The hint for a user the model does not know, in `recommend` and the demo.
+pub const UNKNOWN_USER_HINT: &str = "name a few liked items with --liked ID,ID,... (or --liked-title), \
+     or use --fallback popular for the most popular items";

@@ -4,6 +4,8 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 mod common;
+mod idfile;
+mod stats;
 
 /// Alternating least squares recommenders: Spark ALS and `implicit` semantics, fast.
 #[derive(Debug, Parser)]
@@ -64,7 +66,7 @@ fn main() {
         Command::Serve(a) => cmd::serve::run(a),
     };
     if let Err(err) = result {
-        eprintln!("error: {err:#}");
+        eprintln!("error: {}", common::render(&err));
         std::process::exit(common::exit_code(&err));
     }
 }

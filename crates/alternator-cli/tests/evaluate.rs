@@ -2,13 +2,10 @@
 
 mod common;
 
-use alternator::data::{ReadOptions, read_interactions};
-use alternator::evaluate::{TestMatrix, ranking_metrics_at_k, regression_metrics, train_matrix};
-use alternator::ids::IdMap;
-use alternator::model::{Factors, Model, TrainingSummary};
-use alternator::modelfile;
-use alternator::params::AlsParams;
-use alternator::sparse::{Csr, Duplicates};
+use alternator::evaluate::regression_metrics;
+use alternator::{
+    AlsParams, Csr, Duplicates, Factors, IdMap, Model, ModelParts, ReaderBuilder, TrainingSummary,
+};
 
 use common::{alternator as run, fit, json, ml100k, write};
 
@@ -18,7 +15,7 @@ fn model(nu: usize, ni: usize) -> Model {
     let uf: Vec<f32> = (0..nu * rank).map(|k| ((k * 7 + 3) % 11) as f32 / 5.0 - 0.4).collect();
     let itf: Vec<f32> = (0..ni * rank).map(|k| ((k * 5 + 2) % 13) as f32 / 6.0 - 0.3).collect();
     let rows: Vec<u32> = (0..nu.min(ni) as u32).collect();
-    Model {
+    Model::from_parts(ModelParts {
         params: AlsParams { rank, ..AlsParams::default() },
         users: (0..nu).map(|u| format!("u{u}")).collect::<IdMap>(),
         items: (0..ni).map(|i| format!("i{i}")).collect::<IdMap>(),
@@ -26,9 +23,17 @@ fn model(nu: usize, ni: usize) -> Model {
         item_factors: Factors::from_vec(ni, rank, itf).unwrap(),
         biases: None,
         clip_predictions: false,
-        seen: Csr::from_triplets(nu, ni, &rows, &rows, &vec![1.0; rows.len()], Duplicates::Keep),
+        training: Csr::from_triplets(
+            nu,
+            ni,
+            &rows,
+            &rows,
+            &vec![1.0; rows.len()],
+            Duplicates::Keep,
+        ),
         summary: TrainingSummary::default(),
-    }
+    })
+    .unwrap()
 }
 
 #[test]
@@ -36,7 +41,7 @@ fn regression_drop_and_nan() {
     let dir = tempfile::tempdir().unwrap();
     let m = model(4, 5);
     let mp = dir.path().join("m.alt");
-    modelfile::save(&m, &mp).unwrap();
+    m.save(&mp).unwrap();
     let mp = mp.to_str().unwrap();
     let test =
         write(dir.path(), "t.tsv", "u0\ti1\t4\nu1\ti2\t2\nghost\ti2\t3\nu3\ti4\t5\nu2\ti0\t1\n");
@@ -87,7 +92,7 @@ fn bad_inputs_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let m = model(4, 5);
     let mp = dir.path().join("m.alt");
-    modelfile::save(&m, &mp).unwrap();
+    m.save(&mp).unwrap();
     let mp = mp.to_str().unwrap();
     let foreign = write(dir.path(), "f.tsv", "x1\ty1\t4\nx2\ty2\t3\n");
     for extra in [&[][..], &["--ranking"][..]] {
@@ -113,7 +118,7 @@ fn ranking_matches_library_and_uses_train_file_or_seen() {
     let (nu, ni) = (30, 40);
     let m = model(nu, ni);
     let mp = dir.path().join("m.alt");
-    modelfile::save(&m, &mp).unwrap();
+    m.save(&mp).unwrap();
     let mp = mp.to_str().unwrap();
     // Train: user u saw items u, u+1 (mod ni). Test: 3 items per user, some test-only items,
     // a ghost user, and a repeated pair.
@@ -131,16 +136,10 @@ fn ranking_matches_library_and_uses_train_file_or_seen() {
     test += "ghost\ti1\t1\nu0\ti2\t1\n";
     let trainp = write(dir.path(), "train.tsv", &train);
     let testp = write(dir.path(), "test.tsv", &test);
-    let opts = ReadOptions::default();
-    let td = read_interactions(&testp, &opts).unwrap();
-    let tm = TestMatrix::new(&m, &td);
-    let want_file = ranking_metrics_at_k(
-        &m,
-        &train_matrix(&m, &read_interactions(&trainp, &opts).unwrap()),
-        &tm.csr,
-        5,
-    );
-    let want_seen = ranking_metrics_at_k(&m, &m.seen, &tm.csr, 5);
+    let reader = ReaderBuilder::new();
+    let td = reader.from_path(&testp).unwrap();
+    let want_file = m.evaluate_ranking(&td, 5, Some(&reader.from_path(&trainp).unwrap())).unwrap();
+    let want_seen = m.evaluate_ranking(&td, 5, None).unwrap();
     assert_ne!(want_file, want_seen);
     let cases = [(Some(trainp.as_str()), want_file), (None, want_seen)];
     for (train_arg, want) in cases {

@@ -4,13 +4,11 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use alternator::Model;
-use alternator::model::{Biases, Factors};
-use alternator::sparse::Csr;
+use alternator::{Biases, Csr, Factors};
 use common::{alternator, ok};
 
 fn model(dir: &Path, biases: bool) -> PathBuf {
-    let m = Model {
+    let m = alternator::Model::from_parts(alternator::ModelParts {
         params: alternator::AlsParams { rank: 3, ..Default::default() },
         users: ["u1", "user,2"].into_iter().collect(),
         items: ["a", "b", "c"].into_iter().collect(),
@@ -23,11 +21,12 @@ fn model(dir: &Path, biases: bool) -> PathBuf {
             item: vec![0.1, 0.2, -0.3],
         }),
         clip_predictions: false,
-        seen: Csr::from_triplets(2, 3, &[0], &[1], &[4.0], alternator::sparse::Duplicates::Sum),
+        training: Csr::from_triplets(2, 3, &[0], &[1], &[4.0], alternator::Duplicates::Sum),
         summary: Default::default(),
-    };
+    })
+    .unwrap();
     let p = dir.join(if biases { "b.alt" } else { "nb.alt" });
-    alternator::modelfile::save(&m, &p).unwrap();
+    m.save(&p).unwrap();
     p
 }
 

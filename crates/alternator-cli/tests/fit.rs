@@ -4,7 +4,7 @@ mod common;
 
 use std::path::Path;
 
-use alternator::modelfile;
+use alternator::Model;
 use common::{alternator, json};
 
 /// A small generated file: `kind` is `ratings` or `counts`.
@@ -53,12 +53,12 @@ fn explicit_fit_writes_a_loadable_model() {
     assert_eq!(v["rank"], 5);
     assert_eq!(v["history"].as_array().unwrap().len(), 4);
     assert!(v["final_loss"].as_f64().unwrap() > 0.0);
-    let loaded = modelfile::load(&model).unwrap();
+    let loaded = Model::load(&model).unwrap();
     assert_eq!(loaded.rank(), 5);
-    assert_eq!(loaded.users.len() as u64, v["users"].as_u64().unwrap());
-    assert!(loaded.biases.is_some());
-    assert!(loaded.user_factors.all_finite() && loaded.item_factors.all_finite());
-    assert_eq!(loaded.summary.history.len(), 4);
+    assert_eq!(loaded.users().len() as u64, v["users"].as_u64().unwrap());
+    assert!(loaded.biases().is_some());
+    assert!(loaded.user_factors().all_finite() && loaded.item_factors().all_finite());
+    assert_eq!(loaded.summary().history.len(), 4);
 
     // Same seed, other thread count: the same factors.
     let model2 = dir.path().join("m2.alt");
@@ -77,9 +77,9 @@ fn explicit_fit_writes_a_loadable_model() {
         "1",
     ]);
     assert!(o.status.success());
-    let again = modelfile::load(&model2).unwrap();
-    assert_eq!(again.user_factors, loaded.user_factors);
-    assert_eq!(again.item_factors, loaded.item_factors);
+    let again = Model::load(&model2).unwrap();
+    assert_eq!(again.user_factors(), loaded.user_factors());
+    assert_eq!(again.item_factors(), loaded.item_factors());
     // The text summary goes to stderr.
     let text = String::from_utf8_lossy(&o.stderr);
     assert!(text.contains("users") && text.contains("train RMSE"), "{text}");
@@ -115,9 +115,9 @@ fn implicit_fit_with_loss_and_verbose() {
             let err = String::from_utf8_lossy(&o.stderr);
             assert_eq!(err.lines().filter(|l| l.starts_with("iteration ")).count(), 3, "{err}");
             assert!(err.contains("loss"), "{err}");
-            let m = modelfile::load(&model).unwrap();
-            assert!(m.params.implicit_prefs);
-            assert_eq!(m.summary.history.len(), 3);
+            let m = Model::load(&model).unwrap();
+            assert!(m.params().implicit_prefs);
+            assert_eq!(m.summary().history.len(), 3);
         }
     }
     let v = json(&alternator(&[
@@ -153,8 +153,10 @@ fn nonnegative_factors_are_nonnegative() {
         "3",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let m = modelfile::load(&model).unwrap();
-    assert!(m.user_factors.as_slice().iter().chain(m.item_factors.as_slice()).all(|&v| v >= 0.0));
+    let m = Model::load(&model).unwrap();
+    assert!(
+        m.user_factors().as_slice().iter().chain(m.item_factors().as_slice()).all(|&v| v >= 0.0)
+    );
 }
 
 #[test]

@@ -4,11 +4,7 @@ mod common;
 
 use std::path::Path;
 
-use alternator::ids::IdMap;
-use alternator::model::{Factors, Model, TrainingSummary};
-use alternator::modelfile;
-use alternator::params::AlsParams;
-use alternator::sparse::{Csr, Duplicates};
+use alternator::{AlsParams, Csr, Duplicates, Factors, IdMap, Model, TrainingSummary};
 use common::alternator as run;
 
 /// 4 users × 5 items, rank 2, with irregular factors (predictions with many digits).
@@ -16,7 +12,7 @@ fn model() -> Model {
     let (nu, ni, rank) = (4, 5, 2);
     let uf: Vec<f32> = (0..nu * rank).map(|k| ((k * 7 + 3) % 11) as f32 / 7.0 - 0.6).collect();
     let itf: Vec<f32> = (0..ni * rank).map(|k| ((k * 5 + 2) % 13) as f32 / 9.0 - 0.3).collect();
-    Model {
+    alternator::Model::from_parts(alternator::ModelParts {
         params: AlsParams { rank, ..AlsParams::default() },
         users: (0..nu).map(|u| format!("u{u}")).collect::<IdMap>(),
         items: (0..ni).map(|i| format!("i{i}")).collect::<IdMap>(),
@@ -24,20 +20,21 @@ fn model() -> Model {
         item_factors: Factors::from_vec(ni, rank, itf).unwrap(),
         biases: None,
         clip_predictions: false,
-        seen: Csr::from_triplets(nu, ni, &[0, 1], &[0, 1], &[4.0, 3.0], Duplicates::Keep),
+        training: Csr::from_triplets(nu, ni, &[0, 1], &[0, 1], &[4.0, 3.0], Duplicates::Keep),
         summary: TrainingSummary {
             interactions: 2,
             value_min: 3.0,
             value_max: 4.0,
             ..Default::default()
         },
-    }
+    })
+    .unwrap()
 }
 
 fn saved(dir: &Path) -> (Model, String) {
     let m = model();
     let p = dir.join("m.alt");
-    modelfile::save(&m, &p).unwrap();
+    m.save(&p).unwrap();
     (m, p.to_str().unwrap().to_string())
 }
 
@@ -153,7 +150,6 @@ fn bad_model_files_exit_2_with_a_clear_message() {
 /// A trained model: save → load → predict (the binary) is bit-identical to the in-memory model.
 #[test]
 fn trained_model_predictions_survive_the_file() {
-    use alternator::data::{ReadOptions, read_interactions};
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("g.tsv");
     common::ok(&run(&[
@@ -171,12 +167,10 @@ fn trained_model_predictions_survive_the_file() {
     ]));
     let train = alternator::generate::suffixed(&data, "train");
     let test = alternator::generate::suffixed(&data, "test");
-    let d = read_interactions(&train, &ReadOptions::default()).unwrap();
-    let params = AlsParams { rank: 4, max_iter: 3, ..AlsParams::default() };
-    let m =
-        alternator::als::train_model(&d, Duplicates::Keep, &params, false, &mut |_| {}).unwrap();
+    let d = alternator::ReaderBuilder::new().from_path(&train).unwrap();
+    let m = alternator::Als::explicit().rank(4).max_iter(3).fit(&d).unwrap();
     let mp = dir.path().join("m.alt");
-    modelfile::save(&m, &mp).unwrap();
+    m.save(&mp).unwrap();
     let o = run(&[
         "predict",
         "--model",

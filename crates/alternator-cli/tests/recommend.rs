@@ -5,9 +5,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use alternator::Model;
-use alternator::model::Factors;
-use alternator::sparse::{Csr, Duplicates};
+use alternator::{Csr, Duplicates, Factors};
 use common::{alternator, fit, ml100k, ok, stderr, write};
 
 /// Users u1 = (1, 0), u2 = (0, 1), u3 = (0, 0); items a = (1, 0), b = (0.9, 0.1), c = (0, 1),
@@ -17,7 +15,7 @@ fn toy_model(dir: &Path) -> PathBuf {
     let items: alternator::IdMap = ["a", "b", "c", "d", "e"].into_iter().collect();
     let uf = vec![1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
     let itf = vec![1.0, 0.0, 0.9, 0.1, 0.0, 1.0, 0.5, 0.5, -1.0, 0.0];
-    let model = Model {
+    let model = alternator::Model::from_parts(alternator::ModelParts {
         params: alternator::AlsParams { rank: 2, implicit_prefs: true, ..Default::default() },
         users,
         items,
@@ -25,11 +23,19 @@ fn toy_model(dir: &Path) -> PathBuf {
         item_factors: Factors::from_vec(5, 2, itf).unwrap(),
         biases: None,
         clip_predictions: false,
-        seen: Csr::from_triplets(3, 5, &[0, 1, 1], &[0, 2, 3], &[1.0, 1.0, 1.0], Duplicates::Sum),
+        training: Csr::from_triplets(
+            3,
+            5,
+            &[0, 1, 1],
+            &[0, 2, 3],
+            &[1.0, 1.0, 1.0],
+            Duplicates::Sum,
+        ),
         summary: Default::default(),
-    };
+    })
+    .unwrap();
     let p = dir.join("toy.alt");
-    alternator::modelfile::save(&model, &p).unwrap();
+    model.save(&p).unwrap();
     p
 }
 

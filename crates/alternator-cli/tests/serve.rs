@@ -99,12 +99,12 @@ fn post(addr: SocketAddr, path: &str, body: &str) -> (u16, Value) {
 }
 
 fn save(model: &alternator::Model, path: &Path) {
-    alternator::modelfile::save(model, path).expect("save model");
+    model.save(path).expect("save model");
 }
 
 fn small_model(dir: &Path, name: &str, seed: u64) -> PathBuf {
     let p = dir.join(name);
-    save(&synthetic_model(40, 120, 6, 5, seed), &p);
+    save(&synthetic_model(40, 120, 6, 5, seed).unwrap(), &p);
     p
 }
 
@@ -126,7 +126,7 @@ fn every_endpoint_and_bad_input() {
     }
     text.push_str("5000,Not In The Model (1999)\n");
     std::fs::write(&meta, text).unwrap();
-    let m = alternator::modelfile::load(&model).unwrap();
+    let m = alternator::Model::load(&model).unwrap();
     let srv = start(&[
         "--model",
         model.to_str().unwrap(),
@@ -155,21 +155,16 @@ fn every_endpoint_and_bad_input() {
     assert_eq!(s, 200, "{b}");
     let items = b["items"].as_array().unwrap();
     assert_eq!(items.len(), 5);
-    let u = m.users.get("3").unwrap();
-    let want = alternator::recommend::recommend_user(
-        &m,
-        u,
-        &alternator::recommend::RecommendOptions::top(5),
-    )
-    .unwrap();
-    for (got, (i, score)) in items.iter().zip(&want.items) {
-        assert_eq!(got["item"], m.items.id(*i).unwrap());
-        assert_eq!(got["score"].as_f64().unwrap() as f32, *score);
+    let want = m.recommend("3", 5).unwrap();
+    for (got, r) in items.iter().zip(&want) {
+        assert_eq!(got["item"], r.item.as_str());
+        assert_eq!(got["score"].as_f64().unwrap() as f32, r.score);
         let id = got["item"].as_str().unwrap();
         assert!(got["title"].as_str().unwrap().starts_with(&format!("Film Number {id} ")));
     }
+    let u = m.users().get("3").unwrap();
     let seen: Vec<&str> =
-        m.seen.row(u as usize).0.iter().map(|&i| m.items.id(i).unwrap()).collect();
+        m.training_matrix().row(u as usize).0.iter().map(|&i| m.items().id(i).unwrap()).collect();
     let (_, all) = get(a, "/v1/recommend?user=3&n=1000");
     assert_eq!(all["items"].as_array().unwrap().len(), 120 - seen.len());
     assert!(
@@ -245,7 +240,10 @@ fn every_endpoint_and_bad_input() {
     let (s, b) = get(a, "/v1/recommend");
     assert_error(s, &b, 400, "user");
     let (s, b) = get(a, "/v1/recommend?user=3&nn=3");
-    assert_error(s, &b, 400, "unknown query parameter");
+    assert_error(s, &b, 400, "unknown field `nn`");
+    // A repeated parameter is an error, not silently the last one.
+    let (s, b) = get(a, "/v1/recommend?user=3&n=1&n=5");
+    assert_error(s, &b, 400, "duplicate field `n`");
     let (s, b) = get(a, "/v1/recommend?user=3&include_seen=perhaps");
     assert_error(s, &b, 400, "include_seen");
     let (s, b) = get(a, "/v1/similar?n=3");
@@ -258,7 +256,7 @@ fn every_endpoint_and_bad_input() {
         ("/v1/recommend", "{not json", "malformed JSON"),
         ("/v1/recommend", "", "malformed JSON"),
         ("/v1/recommend", "[1, 2]", "JSON object"),
-        ("/v1/recommend", r#"{"liked": "5"}"#, "liked must be"),
+        ("/v1/recommend", r#"{"liked": "5"}"#, "liked as an array"),
         ("/v1/recommend", r#"{"liked": [5.5]}"#, "id"),
         ("/v1/recommend", r#"{"liked": {"5": "high"}}"#, "finite number"),
         ("/v1/recommend", r#"{"liked": []}"#, "at least one"),
@@ -267,9 +265,9 @@ fn every_endpoint_and_bad_input() {
         ("/v1/recommend", r#"{"liked": ["5"], "n": 5000}"#, "n must be"),
         ("/v1/recommend", r#"{"likes": ["5"]}"#, "unknown field"),
         ("/v1/predict", r#"{"user": "1", "item": "2"}"#, "JSON array"),
-        ("/v1/predict", r#"[{"user": "1"}]"#, "missing item"),
-        ("/v1/predict", r#"[{"user": [1], "item": "2"}]"#, "user must be an id"),
-        ("/v1/predict", r#"[3]"#, "must be an object"),
+        ("/v1/predict", r#"[{"user": "1"}]"#, "missing field `item`"),
+        ("/v1/predict", r#"[{"user": [1], "item": "2"}]"#, "expected an id"),
+        ("/v1/predict", r#"[3]"#, "expected an object"),
     ] {
         let (s, b) = post(a, path, body);
         assert_error(s, &b, 400, needle);
@@ -313,7 +311,7 @@ fn every_endpoint_and_bad_input() {
 fn reload_under_load_then_corrupt_file_then_sighup() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("live.alt");
-    save(&synthetic_model(200, 2000, 16, 10, 1), &path);
+    save(&synthetic_model(200, 2000, 16, 10, 1).unwrap(), &path);
     let srv = start(&["--model", path.to_str().unwrap(), "--admin-token", "t0k3n"]);
     let a = srv.addr;
     let old = get(a, "/v1/model").1["checksum"].as_str().unwrap().to_string();
@@ -327,8 +325,8 @@ fn reload_under_load_then_corrupt_file_then_sighup() {
 
     // The replacement, and its checksum (the file's bytes do not depend on its path).
     let staged = dir.path().join("staged.alt");
-    save(&synthetic_model(200, 2000, 16, 10, 2), &staged);
-    let new = format!("{:08x}", alternator::modelfile::load_with_info(&staged).unwrap().1.checksum);
+    save(&synthetic_model(200, 2000, 16, 10, 2).unwrap(), &staged);
+    let new = format!("{:08x}", alternator::Model::load_with_info(&staged).unwrap().1.checksum);
     assert_ne!(new, old);
 
     // A bounded load (at most 20,000 requests, 16 connections, 30 s) that runs until the new
@@ -391,8 +389,8 @@ fn reload_under_load_then_corrupt_file_then_sighup() {
     assert_eq!(get(a, "/v1/model").1["checksum"], new.as_str());
 
     // SIGHUP re-reads the file.
-    save(&synthetic_model(200, 2000, 16, 10, 3), &path);
-    let third = format!("{:08x}", alternator::modelfile::load_with_info(&path).unwrap().1.checksum);
+    save(&synthetic_model(200, 2000, 16, 10, 3).unwrap(), &path);
+    let third = format!("{:08x}", alternator::Model::load_with_info(&path).unwrap().1.checksum);
     let ok = Command::new("kill").args(["-HUP", &srv.child.id().to_string()]).status().unwrap();
     assert!(ok.success());
     let t0 = Instant::now();

@@ -4,15 +4,15 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use alternator::Csr;
+use alternator::Factors;
 use alternator::Model;
-use alternator::model::Factors;
-use alternator::sparse::Csr;
 use common::{alternator, fit, ml100k, ok};
 
 /// Items a = (1, 0), b = (0.9, 0.1), c = (0, 1), d = (0.5, 0.5), e = (−1, 0), z = (0, 0);
 /// users u1 = (1, 0), u2 = (2, 0), u3 = (0, 0).
 fn toy_model(dir: &Path) -> PathBuf {
-    let model = Model {
+    let model = Model::from_parts(alternator::ModelParts {
         params: alternator::AlsParams { rank: 2, ..Default::default() },
         users: ["u1", "u2", "u3"].into_iter().collect(),
         items: ["a", "b", "c", "d", "e", "z"].into_iter().collect(),
@@ -25,11 +25,12 @@ fn toy_model(dir: &Path) -> PathBuf {
         .unwrap(),
         biases: None,
         clip_predictions: false,
-        seen: Csr::from_triplets(3, 6, &[], &[], &[], alternator::sparse::Duplicates::Sum),
+        training: Csr::from_triplets(3, 6, &[], &[], &[], alternator::Duplicates::Sum),
         summary: Default::default(),
-    };
+    })
+    .unwrap();
     let p = dir.join("toy.alt");
-    alternator::modelfile::save(&model, &p).unwrap();
+    model.save(&p).unwrap();
     p
 }
 

@@ -232,11 +232,11 @@ fn implicit_ranking_metric_and_save_best() {
     assert_eq!(rows.len(), 8, "{out}");
     assert!(out.contains("ndcg@10 (mean ± std)") && out.contains("larger is better"), "{out}");
     assert!(out.contains("saved the best configuration"), "{out}");
-    let m = alternator::modelfile::load(&model).unwrap();
-    assert!(m.params.implicit_prefs);
+    let m = alternator::Model::load(&model).unwrap();
+    assert!(m.params().implicit_prefs);
     let best = out.lines().find(|l| l.starts_with("best: ")).unwrap();
-    assert!(best.contains(&format!("rank={} ", m.params.rank)), "{best} vs {:?}", m.params);
-    assert!(best.contains(&format!("alpha={}", m.params.alpha)), "{best} vs {:?}", m.params);
+    assert!(best.contains(&format!("rank={} ", m.params().rank)), "{best} vs {:?}", m.params());
+    assert!(best.contains(&format!("alpha={}", m.params().alpha)), "{best} vs {:?}", m.params());
 }
 
 #[test]
@@ -307,10 +307,9 @@ fn ml100k_cross_validation_and_holdout() {
     let rmse = v["best"]["mean"].as_f64().unwrap();
     assert!(rmse < 0.96, "validation RMSE {rmse}");
     // The saved model, scored on the same file, gives the same RMSE as the tune reported.
-    let m = alternator::modelfile::load(&model).unwrap();
-    let data = alternator::data::read_interactions(&test, &Default::default()).unwrap();
-    let (r, _) =
-        alternator::evaluate::evaluate_regression(&m, &data, alternator::evaluate::ColdStart::Drop);
+    let m = alternator::Model::load(&model).unwrap();
+    let data = alternator::ReaderBuilder::new().from_path(&test).unwrap();
+    let r = m.evaluate(&data, alternator::ColdStart::Drop).unwrap();
     assert!((r.rmse - rmse).abs() < 1e-4, "{} vs {rmse}", r.rmse);
 }
 

@@ -30,8 +30,7 @@ fn main() {
             let out: String = arg(&args, 1, "OUT");
             let (users, items, rank) =
                 (arg(&args, 2, "USERS"), arg(&args, 3, "ITEMS"), arg(&args, 4, "RANK"));
-            let model = synthetic_model(users, items, rank, 20, 7);
-            if let Err(e) = alternator::modelfile::save(&model, std::path::Path::new(&out)) {
+            if let Err(e) = synthetic_model(users, items, rank, 20, 7).and_then(|m| m.save(&out)) {
                 eprintln!("error: {e}");
                 std::process::exit(1);
             }

@@ -331,10 +331,8 @@ pub fn synthetic_model(
     rank: usize,
     seen_per_user: usize,
     seed: u64,
-) -> alternator::Model {
-    use alternator::model::{Factors, TrainingSummary};
-    use alternator::sparse::{Csr, Duplicates};
-    use alternator::{AlsParams, IdMap};
+) -> alternator::Result<alternator::Model> {
+    use alternator::{AlsParams, Csr, Duplicates, Factors, IdMap, ModelParts, TrainingSummary};
     let mut state =
         seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
     let mut next = move || {
@@ -355,7 +353,7 @@ pub fn synthetic_model(
             vals.push(1.0 + ((u + k) % 5) as f32);
         }
     }
-    alternator::Model {
+    alternator::Model::from_parts(ModelParts {
         params: AlsParams { rank, ..AlsParams::default() },
         users: (1..=users).map(|u| u.to_string()).collect::<IdMap>(),
         items: (1..=items).map(|i| i.to_string()).collect::<IdMap>(),
@@ -363,7 +361,7 @@ pub fn synthetic_model(
         item_factors: Factors::from_vec(items, rank, itf).unwrap_or_default(),
         biases: None,
         clip_predictions: true,
-        seen: Csr::from_triplets(users, items, &rows, &cols, &vals, Duplicates::Keep),
+        training: Csr::from_triplets(users, items, &rows, &cols, &vals, Duplicates::Keep),
         summary: TrainingSummary {
             interactions: rows.len(),
             value_min: 1.0,
@@ -372,5 +370,5 @@ pub fn synthetic_model(
             source: "synthetic".into(),
             ..TrainingSummary::default()
         },
-    }
+    })
 }

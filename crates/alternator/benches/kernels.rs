@@ -7,7 +7,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use alternator::kernels::{self, ExplicitRow, ImplicitWeights, Scratch};
+use alternator::bench_internals::{self as kernels, ExplicitRow, ImplicitWeights, Scratch};
 
 /// Deterministic pseudo-random values in `[-0.5, 0.5)`.
 fn values(n: usize, salt: u64) -> Vec<f32> {

@@ -1,13 +1,10 @@
-//! Times the phases of one training run in-process (read, CSR, fit, save):
+//! Times the phases of one training run in-process (read, CSR, fit):
 //! `cargo run --release -p alternator --example phases -- FILE [rank] [iters] [implicit] [solver]`.
 //! A profiling aid for BENCHMARKS.md; prints one line per phase.
 
 use std::time::Instant;
 
-use alternator::AlsParams;
-use alternator::data::{ReadOptions, read_interactions};
-use alternator::params::Solver;
-use alternator::sparse::Duplicates;
+use alternator::{Als, Duplicates, ReaderBuilder, Solver};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -19,35 +16,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some("cholesky") => Solver::Cholesky,
         _ => Solver::Cg,
     };
+    let reader = ReaderBuilder::new();
     let t = Instant::now();
-    let data = read_interactions(path, &ReadOptions::default())?;
+    let data = reader.from_path(path)?;
     let read = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let again = read_interactions(path, &ReadOptions::default())?;
+    let again = reader.from_path(path)?;
     println!("read again (warm pool) {:.3} ms", t.elapsed().as_secs_f64() * 1e3);
     drop(again);
     let t = Instant::now();
     let csr = data.to_csr(if implicit { Duplicates::Sum } else { Duplicates::Keep });
     let to_csr = t.elapsed().as_secs_f64();
-    let params = AlsParams {
-        rank,
-        max_iter: iters,
-        reg_param: if implicit { 0.05 } else { 0.1 },
-        implicit_prefs: implicit,
-        solver,
-        ..AlsParams::default()
-    };
-    let t = Instant::now();
+    drop(csr);
+    let als =
+        if implicit { Als::implicit().reg_param(0.05).solver(solver) } else { Als::explicit() };
     let mut per_iter = Vec::new();
-    let out = alternator::als::fit(&csr, &params, &mut |r| per_iter.push(r.seconds))?;
+    let t = Instant::now();
+    let model =
+        als.rank(rank).max_iter(iters).on_iteration(|r| per_iter.push(r.seconds)).fit(&data)?;
     let fit = t.elapsed().as_secs_f64();
     println!("read    {:>9.3} ms ({} interactions)", read * 1e3, data.len());
     println!("to_csr  {:>9.3} ms", to_csr * 1e3);
     println!(
-        "fit     {:>9.3} ms ({} iterations, last loss {:?})",
+        "fit     {:>9.3} ms ({} iterations including to_csr, last loss {:?})",
         fit * 1e3,
         iters,
-        out.history.last()
+        model.summary().history.last()
     );
     let iters_ms: Vec<String> = per_iter.iter().map(|s| format!("{:.2}", s * 1e3)).collect();
     println!("per-iteration ms: {}", iters_ms.join(" "));

@@ -2,8 +2,36 @@
 
 use std::path::PathBuf;
 
+/// Which side of the model an id or index belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IdKind {
+    /// A user (a row of the interaction matrix).
+    User,
+    /// An item (a column of the interaction matrix).
+    Item,
+}
+
+impl IdKind {
+    /// `"user"` or `"item"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdKind::User => "user",
+            IdKind::Item => "item",
+        }
+    }
+}
+
+impl std::fmt::Display for IdKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Everything that can go wrong in Alternator, each variant saying what, where and
 /// (where it helps) what to do about it.
+///
+/// Parameters are named as the library spells them (`rank`, `reg_param`, `n`); a front end
+/// maps [`Error::InvalidParameter::name`](Error::InvalidParameter) to its own flag or argument.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -38,22 +66,46 @@ pub enum Error {
         message: String,
     },
     /// A parameter is outside its valid range.
-    #[error("invalid parameter {name}: {message}")]
+    #[error("invalid {name}: {message}")]
     InvalidParameter {
-        /// The parameter's name, as the user spells it (e.g. `--rank`).
-        name: String,
+        /// The parameter's name as the library spells it (`rank`, `reg_param`, `n`).
+        name: &'static str,
         /// What was wrong and what is allowed.
         message: String,
     },
     /// A user or item id is not known to the model.
-    #[error("unknown {kind} id {id:?}: {hint}")]
+    #[error(
+        "unknown {kind} id {id:?}: the model has no factors for this {kind} (it is not in the training data)"
+    )]
     UnknownId {
-        /// `user` or `item`.
-        kind: &'static str,
+        /// User or item.
+        kind: IdKind,
         /// The id as given.
         id: String,
-        /// What to do instead.
-        hint: String,
+    },
+    /// A title matched no item well enough.
+    #[error("no title matches {title:?}{}", suggestion_text(suggestions))]
+    UnknownTitle {
+        /// The title as given.
+        title: String,
+        /// The closest titles, best first (possibly none).
+        suggestions: Vec<String>,
+    },
+    /// None of the items a new user named is known to the model.
+    #[error("none of the liked items is known to the model{}", unknown_text(ids))]
+    NoKnownItems {
+        /// The ids given that the model does not know (possibly none).
+        ids: Vec<String>,
+    },
+    /// A dense index is outside the model (a caller's mistake with index-level functions).
+    #[error("{kind} index {index} is out of range (the model has {len} {kind}s)")]
+    IndexOutOfRange {
+        /// User or item.
+        kind: IdKind,
+        /// The index given.
+        index: u64,
+        /// The number of rows on that side.
+        len: u64,
     },
     /// A model file is not a valid Alternator model.
     #[error("{path}: not a valid model file: {message}")]
@@ -63,15 +115,44 @@ pub enum Error {
         /// What was wrong.
         message: String,
     },
+    /// The parts of a model disagree (id maps and factor rows, ranks, biases, non-finite
+    /// values): such a model can be neither used nor saved.
+    #[error("inconsistent model: {0}")]
+    InconsistentModel(String),
     /// Training produced non-finite factors.
     #[error("training diverged: {message}")]
     Diverged {
         /// What diverged and the likely cause.
         message: String,
     },
-    /// Anything else about the data that makes the request impossible.
+    /// A fold-in's normal equations have no unique solution.
+    #[error(
+        "the fold-in normal equations are singular (reg_param {reg_param}); retrain with reg_param > 0"
+    )]
+    Singular {
+        /// The model's regularization.
+        reg_param: f32,
+    },
+    /// Anything else about the data or the request that makes it impossible.
     #[error("{0}")]
     Invalid(String),
+    /// A failure inside the library that no input should cause (a worker thread that could
+    /// not start, a task that did not run).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn suggestion_text(s: &[String]) -> String {
+    if s.is_empty() { String::new() } else { format!("; closest titles: {}", s.join(", ")) }
+}
+
+fn unknown_text(ids: &[String]) -> String {
+    if ids.is_empty() {
+        String::new()
+    } else {
+        let shown: Vec<&str> = ids.iter().take(10).map(String::as_str).collect();
+        format!(" (unknown: {}{})", shown.join(", "), if ids.len() > 10 { ", …" } else { "" })
+    }
 }
 
 /// Alternator's result type.
@@ -84,7 +165,19 @@ impl Error {
     }
 
     /// An invalid-parameter error.
-    pub fn param(name: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::InvalidParameter { name: name.into(), message: message.into() }
+    pub fn param(name: &'static str, message: impl Into<String>) -> Self {
+        Error::InvalidParameter { name, message: message.into() }
+    }
+
+    /// An unknown-id error.
+    pub fn unknown(kind: IdKind, id: impl Into<String>) -> Self {
+        Error::UnknownId { kind, id: id.into() }
+    }
+
+    /// True when the error is the caller's input (a file, an id, a parameter, a model file),
+    /// as opposed to a failure of training ([`Error::Diverged`]) or of the library itself
+    /// ([`Error::Internal`]). Front ends use it for their exit code or status.
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(self, Error::Diverged { .. } | Error::Internal(_))
     }
 }

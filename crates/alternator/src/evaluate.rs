@@ -9,11 +9,15 @@
 //!
 //! **Ranking** ([`ranking_metrics_at_k`]) reproduces `implicit.evaluation.ranking_metrics_at_k`
 //! (implicit 0.7.3); see that function for the exact definitions.
+//!
+//! [`Model::evaluate`] and [`Model::evaluate_ranking`] score a model on a test set given in
+//! the user's own ids; [`Model::predict_all`] predicts every pair of a data set.
 
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::data::Interactions;
+use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::sparse::{Csr, Duplicates};
 use crate::topk::top_k_into;
@@ -43,11 +47,15 @@ pub struct RegressionMetrics {
     pub scored: usize,
     /// Number of pairs left out (cold start under [`ColdStart::Drop`]).
     pub dropped: usize,
+    /// Number of pairs whose user or item the model does not know (predicted NaN under
+    /// [`ColdStart::Nan`], dropped under [`ColdStart::Drop`]).
+    pub unknown: usize,
 }
 
 /// Regression metrics of `(prediction, label)` pairs, in f64, in one pass (sums of `r`, `r²`,
 /// `(p − r)²` and `|p − r|`; `SS_tot = Σr² − (Σr)²/n`, computed with a shifted origin for
-/// accuracy). With no pairs every metric is NaN. `dropped` is 0; callers that drop pairs set it.
+/// accuracy). With no pairs every metric is NaN. `dropped` and `unknown` are 0; callers that
+/// drop pairs set them.
 pub fn regression_metrics(pairs: impl IntoIterator<Item = (f64, f64)>) -> RegressionMetrics {
     let (mut n, mut se, mut ae) = (0usize, 0f64, 0f64);
     let (mut shift, mut s1, mut s2) = (f64::NAN, 0f64, 0f64);
@@ -73,22 +81,23 @@ pub fn regression_metrics(pairs: impl IntoIterator<Item = (f64, f64)>) -> Regres
         r2: 1.0 - se / ss_tot,
         scored: n,
         dropped: 0,
+        unknown: 0,
     }
 }
 
 /// For each distinct user and item of an [`Interactions`] (by its own dense index), the
 /// model's index of the same external id, or `None` when the model has never seen it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct IdRemap {
+pub(crate) struct IdRemap {
     /// `users[data user index]` = model user index.
-    pub users: Vec<Option<u32>>,
+    pub(crate) users: Vec<Option<u32>>,
     /// `items[data item index]` = model item index.
-    pub items: Vec<Option<u32>>,
+    pub(crate) items: Vec<Option<u32>>,
 }
 
 impl IdRemap {
     /// Maps `data`'s ids into `model`'s index space.
-    pub fn new(model: &Model, data: &Interactions) -> IdRemap {
+    pub(crate) fn new(model: &Model, data: &Interactions) -> IdRemap {
         IdRemap {
             users: data.users.ids().map(|id| model.users.get(id)).collect(),
             items: data.items.ids().map(|id| model.items.get(id)).collect(),
@@ -96,7 +105,7 @@ impl IdRemap {
     }
 
     /// Model indices of interaction `k` of `data` (`None` for an unknown id).
-    pub fn pair(&self, data: &Interactions, k: usize) -> (Option<u32>, Option<u32>) {
+    pub(crate) fn pair(&self, data: &Interactions, k: usize) -> (Option<u32>, Option<u32>) {
         let u = data.user_idx.get(k).and_then(|&u| self.users.get(u as usize).copied().flatten());
         let i = data.item_idx.get(k).and_then(|&i| self.items.get(i as usize).copied().flatten());
         (u, i)
@@ -105,7 +114,7 @@ impl IdRemap {
 
 /// The model's prediction for every interaction of `data`, in file order (see
 /// [`Model::predict_index`]); `None` where the user or the item is unknown to the model.
-pub fn predict_interactions(model: &Model, data: &Interactions) -> Vec<Option<f32>> {
+pub(crate) fn predict_interactions(model: &Model, data: &Interactions) -> Vec<Option<f32>> {
     let remap = IdRemap::new(model, data);
     (0..data.len())
         .into_par_iter()
@@ -120,11 +129,11 @@ pub fn predict_interactions(model: &Model, data: &Interactions) -> Vec<Option<f3
 /// whose user or item is unknown to the model. Under [`ColdStart::Nan`] those pairs are
 /// predicted NaN (so the metrics are NaN when there is any); under [`ColdStart::Drop`] they
 /// are left out and counted in [`RegressionMetrics::dropped`].
-pub fn evaluate_regression(
+pub(crate) fn evaluate_regression(
     model: &Model,
     data: &Interactions,
     cold: ColdStart,
-) -> (RegressionMetrics, usize) {
+) -> RegressionMetrics {
     let preds = predict_interactions(model, data);
     let unknown = preds.iter().filter(|p| p.is_none()).count();
     let pairs = preds.iter().zip(&data.values).filter_map(|(p, &r)| match (p, cold) {
@@ -133,10 +142,11 @@ pub fn evaluate_regression(
         (None, ColdStart::Drop) => None,
     });
     let mut m = regression_metrics(pairs);
+    m.unknown = unknown;
     if cold == ColdStart::Drop {
         m.dropped = unknown;
     }
-    (m, unknown)
+    m
 }
 
 /// Ranking metrics at K (see [`ranking_metrics_at_k`]).
@@ -158,23 +168,31 @@ pub struct RankingMetrics {
     pub hit_rate: f64,
     /// Number of users evaluated (known to the model, with ≥ 1 test item).
     pub users: usize,
+    /// Distinct test users unknown to the model (not evaluated; [`Model::evaluate_ranking`]).
+    pub unknown_users: usize,
+    /// Test pairs of those users.
+    pub unknown_user_pairs: usize,
+    /// Test pairs whose item the model does not know (relevant, but never recommended).
+    pub unknown_item_pairs: usize,
+    /// Distinct test items the model does not know.
+    pub test_only_items: usize,
 }
 
 /// The test interactions of `data` as a users × items matrix in `model`'s index space, for
 /// [`ranking_metrics_at_k`].
 #[derive(Debug, Clone)]
-pub struct TestMatrix {
+pub(crate) struct TestMatrix {
     /// `model users × (model items + test-only items)`; test-only items get the columns after
     /// the model's items, in order of first appearance. Repeated pairs are merged.
-    pub csr: Csr,
+    pub(crate) csr: Csr,
     /// Test pairs left out because their user is unknown to the model.
-    pub unknown_user_pairs: usize,
+    pub(crate) unknown_user_pairs: usize,
     /// Distinct test users unknown to the model (not evaluated).
-    pub unknown_users: usize,
+    pub(crate) unknown_users: usize,
     /// Test pairs whose item is unknown to the model (kept: they can never be hit).
-    pub unknown_item_pairs: usize,
+    pub(crate) unknown_item_pairs: usize,
     /// Distinct test-only items (extra columns).
-    pub test_only_items: usize,
+    pub(crate) test_only_items: usize,
 }
 
 impl TestMatrix {
@@ -185,7 +203,7 @@ impl TestMatrix {
     /// AUC's negatives) but can never be recommended, hence never hit. A user unknown to the
     /// model cannot be scored: their pairs are counted in
     /// [`TestMatrix::unknown_user_pairs`] and left out.
-    pub fn new(model: &Model, data: &Interactions) -> TestMatrix {
+    pub(crate) fn new(model: &Model, data: &Interactions) -> TestMatrix {
         let remap = IdRemap::new(model, data);
         let n_model_items = model.item_factors.rows();
         let mut extra: Vec<Option<u32>> = vec![None; data.items.len()];
@@ -248,7 +266,7 @@ impl TestMatrix {
 /// The interactions of a training file as a users × items matrix in `model`'s index space
 /// (the items to filter out of each user's recommendations). Pairs with an id unknown to the
 /// model are ignored: such an item can never be recommended anyway.
-pub fn train_matrix(model: &Model, data: &Interactions) -> Csr {
+pub(crate) fn train_matrix(model: &Model, data: &Interactions) -> Csr {
     let remap = IdRemap::new(model, data);
     let (mut rows, mut cols) = (Vec::with_capacity(data.len()), Vec::with_capacity(data.len()));
     for k in 0..data.len() {
@@ -282,8 +300,8 @@ struct UserTerms {
 /// Ranking metrics at `k`, exactly as `implicit.evaluation.ranking_metrics_at_k` (implicit
 /// 0.7.3) computes them.
 ///
-/// `train` and `test` are users × items matrices in the model's index space (see
-/// [`train_matrix`] and [`TestMatrix`]); `test` may have more columns than the model has
+/// `train` and `test` are users × items matrices in the model's index space (as
+/// [`Model::evaluate_ranking`] builds them from files); `test` may have more columns than the model has
 /// items (test-only items, never recommended), and `N = test.ncols()` is the number of items
 /// used for AUC's negatives. Only users with at least one test item and known to the model are
 /// evaluated. For each such user `u`, with `T_u` the *set* of test items (repeats count once)
@@ -395,6 +413,59 @@ pub fn ranking_metrics_at_k(model: &Model, train: &Csr, test: &Csr, k: usize) ->
         auc: sum.auc / n,
         hit_rate: hit_users as f64 / n,
         users,
+        unknown_users: 0,
+        unknown_user_pairs: 0,
+        unknown_item_pairs: 0,
+        test_only_items: 0,
+    }
+}
+
+impl Model {
+    /// Spark's `RegressionEvaluator` on the labelled pairs of `test` (RMSE, MSE, MAE, R²),
+    /// with Spark's `coldStartStrategy` for pairs whose user or item the model does not know:
+    /// [`ColdStart::Nan`] predicts NaN for them (so any makes the metrics NaN),
+    /// [`ColdStart::Drop`] leaves them out. [`RegressionMetrics::unknown`] counts them either
+    /// way.
+    pub fn evaluate(&self, test: &Interactions, cold: ColdStart) -> Result<RegressionMetrics> {
+        Ok(evaluate_regression(self, test, cold))
+    }
+
+    /// Ranking metrics at `k` on `test` ([`ranking_metrics_at_k`], as
+    /// `implicit.evaluation.ranking_metrics_at_k`): each user's training items are filtered
+    /// out of their top `k` — those of `train` when given, otherwise the training
+    /// interactions stored in the model. Test users the model does not know are not
+    /// evaluated; test items it does not know count as relevant but are never recommended
+    /// (both counted in the result).
+    pub fn evaluate_ranking(
+        &self,
+        test: &Interactions,
+        k: usize,
+        train: Option<&Interactions>,
+    ) -> Result<RankingMetrics> {
+        if k == 0 {
+            return Err(Error::param("k", "must be at least 1"));
+        }
+        let tm = TestMatrix::new(self, test);
+        let stored;
+        let train = match train {
+            Some(t) => {
+                stored = train_matrix(self, t);
+                &stored
+            }
+            None => &self.seen,
+        };
+        let mut m = ranking_metrics_at_k(self, train, &tm.csr, k);
+        m.unknown_users = tm.unknown_users;
+        m.unknown_user_pairs = tm.unknown_user_pairs;
+        m.unknown_item_pairs = tm.unknown_item_pairs;
+        m.test_only_items = tm.test_only_items;
+        Ok(m)
+    }
+
+    /// The model's prediction for every interaction of `data`, in order
+    /// ([`Model::predict_index`]); `None` where the user or the item is unknown.
+    pub fn predict_all(&self, data: &Interactions) -> Vec<Option<f32>> {
+        predict_interactions(self, data)
     }
 }
 
@@ -416,6 +487,7 @@ mod tests {
             clip_predictions: false,
             seen: Csr::from_triplets(nu, ni, &[], &[], &[], Duplicates::Keep),
             summary: TrainingSummary::default(),
+            bounds: Default::default(),
         }
     }
 
@@ -504,10 +576,11 @@ mod tests {
         assert_eq!(t.csr.row(1).0, &[0, 3]);
         assert_eq!((t.unknown_user_pairs, t.unknown_users), (1, 1));
         assert_eq!((t.unknown_item_pairs, t.test_only_items), (2, 1));
-        let (r, unknown) = evaluate_regression(&m, &data, ColdStart::Drop);
-        assert_eq!((r.scored, r.dropped, unknown), (2, 3, 3));
-        let (r, _) = evaluate_regression(&m, &data, ColdStart::Nan);
+        let r = m.evaluate(&data, ColdStart::Drop).unwrap();
+        assert_eq!((r.scored, r.dropped, r.unknown), (2, 3, 3));
+        let r = m.evaluate(&data, ColdStart::Nan).unwrap();
         assert!(r.rmse.is_nan());
+        assert_eq!((r.scored, r.dropped, r.unknown), (5, 0, 3));
         let _ = IdMap::new();
     }
 

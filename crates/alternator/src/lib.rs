@@ -2,50 +2,98 @@
 //!
 //! Alternating least squares (ALS) matrix factorization for recommender systems: explicit
 //! ratings with Spark MLlib's semantics, implicit feedback with the `implicit` library's and
-//! Spark's conventions, evaluation, recommendation, and a versioned model file.
+//! Spark's conventions, evaluation, recommendation in the user's own ids, and a versioned
+//! model file.
+//!
+//! Train on interactions, evaluate on held-out ratings, recommend, save and load:
 //!
 //! ```
-//! use alternator::data::{parse_interactions, ReadOptions};
-//! use alternator::sparse::Duplicates;
-//! use std::path::Path;
+//! use alternator::{Als, ColdStart, Interactions, Model, Recommendation, RegressionMetrics};
 //!
-//! let text = "alice\tMatrix\t5\nalice\tAlien\t3\nbob\tMatrix\t4\nbob\tHeat\t2\n";
-//! let data = parse_interactions(text.as_bytes(), Path::new("ratings.tsv"), &ReadOptions::default())?;
-//! assert_eq!((data.users.len(), data.items.len(), data.len()), (2, 3, 4));
-//! let user_items = data.to_csr(Duplicates::Keep);
-//! assert_eq!(user_items.row(1).0, &[0, 2]); // bob rated Matrix (0) and Heat (2)
+//! // Ratings of a few users, with ids of your own.
+//! let mut train = Interactions::builder();
+//! let ratings = [
+//!     ("ann", "Alien", 5.0), ("ann", "Heat", 1.0), ("ann", "Up", 4.0),
+//!     ("bob", "Alien", 4.0), ("bob", "Heat", 2.0), ("bob", "Brazil", 5.0),
+//!     ("cat", "Heat", 5.0), ("cat", "Up", 2.0), ("cat", "Brazil", 1.0),
+//!     ("dan", "Alien", 5.0), ("dan", "Up", 5.0), ("dan", "Heat", 1.0),
+//! ];
+//! for (user, item, rating) in ratings {
+//!     train.push(user, item, rating);
+//! }
+//! let train = train.build()?;
+//!
+//! // Spark's ALS(rank=2, regParam=0.1, maxIter=10, seed=42).
+//! let model: Model = Als::explicit().rank(2).reg_param(0.1).max_iter(10).seed(42).fit(&train)?;
+//!
+//! // Spark's RegressionEvaluator on a test set, cold-start pairs dropped.
+//! let mut test = Interactions::builder();
+//! test.push("ann", "Brazil", 2.0);
+//! test.push("bob", "Up", 5.0);
+//! test.push("eve", "Up", 3.0); // a user the model has never seen
+//! let m: RegressionMetrics = model.evaluate(&test.build()?, ColdStart::Drop)?;
+//! assert_eq!((m.scored, m.dropped), (2, 1));
+//! assert!(m.rmse.is_finite());
+//!
+//! // Top items for a user (their training items excluded), items similar to an item, and a
+//! // new user who names what they liked.
+//! let recs: Vec<Recommendation> = model.recommend("ann", 1)?;
+//! assert_eq!(recs[0].item, "Brazil");
+//! let sims = model.similar_items("Alien", 2)?;
+//! assert_eq!(sims.len(), 2);
+//! let new_user = model.recommend_for_liked(&[("Alien", 5.0), ("Up", 4.0)], 2)?;
+//! assert!(new_user.iter().all(|r| r.item != "Alien" && r.item != "Up"));
+//!
+//! // Save and load: the same model, the same recommendations.
+//! let dir = std::env::temp_dir().join(format!("alternator-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).map_err(|e| alternator::Error::io(&dir, e))?;
+//! let path = dir.join("ratings.alt");
+//! model.save(&path)?;
+//! let back = Model::load(&path)?;
+//! assert_eq!(back.recommend("ann", 1)?, recs);
+//! # std::fs::remove_dir_all(&dir).ok();
 //! # Ok::<(), alternator::Error>(())
 //! ```
 //!
-//! Module map: [`data`] reads files, [`ids`] maps ids, [`sparse`] holds the matrices,
-//! [`params`] the hyper-parameters, [`als`] trains (hot loops in [`kernels`]), [`model`] is the
-//! trained model and [`modelfile`] its file format, [`evaluate`] scores it, [`recommend`]
-//! ranks items, [`split`] makes train/test files, [`generate`] writes synthetic data,
-//! [`stats`] describes a data set.
+//! Files are read with [`ReaderBuilder`] (MovieLens, CSV/TSV, delimiter and header sniffed).
+//! The modules, by concept: [`data`] reads interactions, [`als`] trains ([`Als`]), [`model`]
+//! is the trained [`Model`], [`evaluate`] scores it, [`recommend`] ranks items and users,
+//! [`meta`] reads item titles, [`split`] makes train/test splits, [`tune`] searches
+//! hyper-parameters, and [`generate`] writes synthetic data sets.
 #![deny(missing_docs)]
 
 pub mod als;
 pub mod data;
-pub mod demo;
-pub mod error;
 pub mod evaluate;
 pub mod generate;
-pub mod ids;
-pub mod kernels;
 pub mod meta;
 pub mod model;
-pub mod modelfile;
-pub mod params;
 pub mod recommend;
-pub mod rng;
-pub mod sparse;
 pub mod split;
-pub mod stats;
-pub mod topk;
 pub mod tune;
 
-pub use error::{Error, Result};
+mod error;
+mod ids;
+mod kernels;
+mod modelfile;
+mod params;
+mod rng;
+mod sparse;
+mod topk;
+
+pub use als::{Als, IterationReport};
+pub use data::{Column, Delimiter, Interactions, InteractionsBuilder, ReaderBuilder};
+pub use error::{Error, IdKind, Result};
+pub use evaluate::{ColdStart, RankingMetrics, RegressionMetrics};
 pub use ids::IdMap;
-pub use model::Model;
-pub use params::AlsParams;
-pub use sparse::Csr;
+pub use model::{Biases, Factors, Model, ModelFileInfo, ModelParts, TrainingSummary};
+pub use modelfile::{FORMAT_VERSION, OLDEST_SUPPORTED_VERSION};
+pub use params::{AlsParams, Confidence, MAX_ITER_LIMIT, MAX_RANK, Solver};
+pub use recommend::{NewUser, Ranked, RecommendOptions, Recommendation, UserScore};
+pub use sparse::{Csr, Duplicates};
+
+/// Internals for the crate's own benchmarks; not part of the API.
+#[doc(hidden)]
+pub mod bench_internals {
+    pub use crate::kernels::*;
+}

@@ -139,7 +139,12 @@ fn decode(b: &[u8]) -> String {
     }
 }
 
-fn resolve(c: &Column, header: Option<&[String]>, flag: &str, path: &Path) -> Result<usize> {
+fn resolve(
+    c: &Column,
+    header: Option<&[String]>,
+    flag: &'static str,
+    path: &Path,
+) -> Result<usize> {
     match c {
         Column::Index(i) => Ok(*i),
         Column::Name(n) => {
@@ -209,14 +214,14 @@ pub fn parse_metadata(bytes: &[u8], path: &Path, opts: &MetaOptions) -> Result<M
         }
         MetaFormat::Generic => {
             let id = match &opts.id_col {
-                Some(c) => resolve(c, header, "--meta-id-col", path)?,
+                Some(c) => resolve(c, header, "id_col", path)?,
                 None => lower
                     .iter()
                     .position(|f| has_header && names.contains(&f.as_str()))
                     .unwrap_or(0),
             };
             let title = match &opts.title_col {
-                Some(c) => resolve(c, header, "--meta-title-col", path)?,
+                Some(c) => resolve(c, header, "title_col", path)?,
                 None => lower
                     .iter()
                     .position(|f| has_header && (f == "title" || f == "name"))
@@ -231,7 +236,7 @@ pub fn parse_metadata(bytes: &[u8], path: &Path, opts: &MetaOptions) -> Result<M
         }
     };
     if id_col == title_col {
-        return Err(Error::param("--meta-title-col", "the id and title columns must differ"));
+        return Err(Error::param("title_col", "the id and title columns must differ"));
     }
     let mut m = Metadata { path: path.into(), ..Metadata::default() };
     let mut started = false;

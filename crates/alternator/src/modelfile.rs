@@ -29,31 +29,22 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::ids::IdMap;
-use crate::model::{Biases, Factors, Model, TrainingSummary};
-use crate::params::AlsParams;
+use crate::model::{Biases, Factors, Model, ModelFileInfo, TrainingSummary};
+use crate::params::{AlsParams, Confidence, Solver};
 use crate::sparse::Csr;
 
 /// The file's magic bytes.
 pub const MAGIC: &[u8; 8] = b"ALTMODEL";
 /// The format version this build writes (and the newest it reads).
 pub const FORMAT_VERSION: u32 = 1;
+/// The oldest format version this build reads.
+pub const OLDEST_SUPPORTED_VERSION: u32 = 1;
 /// Alignment in bytes of every binary block, from the start of the file.
 pub const ALIGN: usize = 64;
 /// Bytes before the JSON header: magic, version, header length.
 const PREAMBLE: usize = 8 + 4 + 8;
 /// Bytes of the trailing checksum.
 const CRC_BYTES: usize = 4;
-
-/// Facts about a model file read by [`load_with_info`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FileInfo {
-    /// The format version the file was written in.
-    pub version: u32,
-    /// The file's crc32 (IEEE) over every byte before the checksum.
-    pub checksum: u32,
-    /// The file's size in bytes.
-    pub bytes: u64,
-}
 
 /// One binary block's place in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,10 +79,10 @@ struct Header {
     rank: u64,
     n_users: u64,
     n_items: u64,
-    params: AlsParams,
+    params: HeaderParams,
     users: IdMap,
     items: IdMap,
-    summary: TrainingSummary,
+    summary: HeaderSummary,
     /// Global mean μ when the model has biases (the per-row biases are binary blocks).
     global_bias: Option<f32>,
     clip_predictions: bool,
@@ -99,77 +90,117 @@ struct Header {
     blocks: Blocks,
 }
 
+/// The training parameters as version 1 of the file writes them: the fields of
+/// [`AlsParams`], in its order, under its names. Kept apart from the public type so that the
+/// file format changes only when this struct does (and [`FORMAT_VERSION`] with it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+struct HeaderParams {
+    rank: usize,
+    max_iter: usize,
+    reg_param: f32,
+    seed: u64,
+    nonnegative: bool,
+    implicit_prefs: bool,
+    alpha: f32,
+    confidence: Confidence,
+    solver: Solver,
+    cg_steps: usize,
+    biases: bool,
+    compute_loss: bool,
+}
+
+impl Default for HeaderParams {
+    fn default() -> Self {
+        HeaderParams::from(&AlsParams::explicit())
+    }
+}
+
+impl From<&AlsParams> for HeaderParams {
+    fn from(p: &AlsParams) -> Self {
+        HeaderParams {
+            rank: p.rank,
+            max_iter: p.max_iter,
+            reg_param: p.reg_param,
+            seed: p.seed,
+            nonnegative: p.nonnegative,
+            implicit_prefs: p.implicit_prefs,
+            alpha: p.alpha,
+            confidence: p.confidence,
+            solver: p.solver,
+            cg_steps: p.cg_steps,
+            biases: p.biases,
+            compute_loss: p.compute_loss,
+        }
+    }
+}
+
+impl From<&HeaderParams> for AlsParams {
+    fn from(p: &HeaderParams) -> Self {
+        AlsParams {
+            rank: p.rank,
+            max_iter: p.max_iter,
+            reg_param: p.reg_param,
+            seed: p.seed,
+            nonnegative: p.nonnegative,
+            implicit_prefs: p.implicit_prefs,
+            alpha: p.alpha,
+            confidence: p.confidence,
+            solver: p.solver,
+            cg_steps: p.cg_steps,
+            biases: p.biases,
+            compute_loss: p.compute_loss,
+        }
+    }
+}
+
+/// The training summary as version 1 of the file writes it (see [`HeaderParams`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct HeaderSummary {
+    interactions: usize,
+    value_min: f32,
+    value_max: f32,
+    fit_seconds: f64,
+    history: Vec<f64>,
+    trained_at_unix: u64,
+    source: String,
+}
+
+impl From<&TrainingSummary> for HeaderSummary {
+    fn from(s: &TrainingSummary) -> Self {
+        HeaderSummary {
+            interactions: s.interactions,
+            value_min: s.value_min,
+            value_max: s.value_max,
+            fit_seconds: s.fit_seconds,
+            history: s.history.clone(),
+            trained_at_unix: s.trained_at_unix,
+            source: s.source.clone(),
+        }
+    }
+}
+
+impl From<&HeaderSummary> for TrainingSummary {
+    fn from(s: &HeaderSummary) -> Self {
+        TrainingSummary {
+            interactions: s.interactions,
+            value_min: s.value_min,
+            value_max: s.value_max,
+            fit_seconds: s.fit_seconds,
+            history: s.history.clone(),
+            trained_at_unix: s.trained_at_unix,
+            source: s.source.clone(),
+        }
+    }
+}
+
 fn format_err(path: &Path, message: impl Into<String>) -> Error {
     Error::ModelFormat { path: path.to_path_buf(), message: message.into() }
 }
 
-fn kind_of(params: &AlsParams) -> &'static str {
-    if params.implicit_prefs { "implicit" } else { "explicit" }
-}
-
-/// Checks the parts of a model against each other (used on save and on load).
-fn check_model(model: &Model) -> std::result::Result<(), String> {
-    let rank = model.user_factors.rank();
-    if model.item_factors.rank() != rank {
-        return Err(format!(
-            "user factors have rank {rank} but item factors rank {}",
-            model.item_factors.rank()
-        ));
-    }
-    if model.users.len() != model.user_factors.rows() {
-        return Err(format!(
-            "{} user ids but {} user-factor rows",
-            model.users.len(),
-            model.user_factors.rows()
-        ));
-    }
-    if model.items.len() != model.item_factors.rows() {
-        return Err(format!(
-            "{} item ids but {} item-factor rows",
-            model.items.len(),
-            model.item_factors.rows()
-        ));
-    }
-    if !model.user_factors.all_finite() || !model.item_factors.all_finite() {
-        return Err("the factors contain NaN or infinite values".into());
-    }
-    if let Some(b) = &model.biases {
-        if b.user.len() != model.users.len() || b.item.len() != model.items.len() {
-            return Err(format!(
-                "{} user and {} item biases for {} users and {} items",
-                b.user.len(),
-                b.item.len(),
-                model.users.len(),
-                model.items.len()
-            ));
-        }
-        if !b.global.is_finite()
-            || !b.user.iter().all(|v| v.is_finite())
-            || !b.item.iter().all(|v| v.is_finite())
-        {
-            return Err("the biases contain NaN or infinite values".into());
-        }
-    }
-    let seen = &model.seen;
-    let empty_default = seen.indptr().is_empty() && seen.nnz() == 0 && seen.ncols() == 0;
-    if !empty_default && (seen.nrows() != model.users.len() || seen.ncols() != model.items.len()) {
-        return Err(format!(
-            "the seen matrix is {} × {} but the model has {} users and {} items",
-            seen.nrows(),
-            seen.ncols(),
-            model.users.len(),
-            model.items.len()
-        ));
-    }
-    let s = &model.summary;
-    if !s.value_min.is_finite()
-        || !s.value_max.is_finite()
-        || !s.fit_seconds.is_finite()
-        || !s.history.iter().all(|v| v.is_finite())
-    {
-        return Err("the training summary contains NaN or infinite values".into());
-    }
-    Ok(())
+fn kind_of(implicit_prefs: bool) -> &'static str {
+    if implicit_prefs { "implicit" } else { "explicit" }
 }
 
 fn align_up(x: u64) -> u64 {
@@ -222,8 +253,8 @@ impl<W: Write> CrcWriter<W> {
 /// Writes `model` to `path` atomically (temporary file in the same directory, then renamed).
 /// The file is streamed: no copy of the model is built in memory.
 ///
-/// Fails with [`Error::Invalid`] when the model is internally inconsistent (id maps and
-/// factor rows disagree, non-finite factors, …): such a file could not be loaded back.
+/// Fails with [`Error::InconsistentModel`] when the model is internally inconsistent (id maps
+/// and factor rows disagree, non-finite factors, …): such a file could not be loaded back.
 pub fn save(model: &Model, path: &Path) -> Result<()> {
     let layout = layout(model)?;
     write_atomic(path, |f| {
@@ -235,7 +266,7 @@ pub fn save(model: &Model, path: &Path) -> Result<()> {
 pub fn to_bytes(model: &Model) -> Result<Vec<u8>> {
     let layout = layout(model)?;
     let mut buf = Vec::with_capacity(layout.end as usize + CRC_BYTES);
-    write_model(model, &layout, &mut buf).map_err(|e| Error::Invalid(format!("{e}")))?;
+    write_model(model, &layout, &mut buf).map_err(|e| Error::Internal(format!("{e}")))?;
     Ok(buf)
 }
 
@@ -252,7 +283,7 @@ struct FileLayout {
 /// on the header's size, so the blocks are laid out from a provisional start, retried with a
 /// later start until the header fits before it.
 fn layout(model: &Model) -> Result<FileLayout> {
-    check_model(model).map_err(|m| Error::Invalid(format!("cannot save the model: {m}")))?;
+    model.validate()?;
     let rank = model.rank() as u64;
     let (nu, ni) = (model.users.len() as u64, model.items.len() as u64);
     let seen = &model.seen;
@@ -283,21 +314,21 @@ fn layout(model: &Model) -> Result<FileLayout> {
             seen_values: next(nnz * 4),
         };
         let header = Header {
-            kind: kind_of(&model.params).into(),
+            kind: kind_of(model.params.implicit_prefs).into(),
             rank,
             n_users: nu,
             n_items: ni,
-            params: model.params.clone(),
+            params: HeaderParams::from(&model.params),
             users: model.users.clone(),
             items: model.items.clone(),
-            summary: model.summary.clone(),
+            summary: HeaderSummary::from(&model.summary),
             global_bias: model.biases.as_ref().map(|b| b.global),
             clip_predictions: model.clip_predictions,
             seen: SeenShape { rows: seen_rows, cols: seen.ncols() as u64, nnz },
             blocks,
         };
         let json = serde_json::to_vec(&header)
-            .map_err(|e| Error::Invalid(format!("cannot encode the model header: {e}")))?;
+            .map_err(|e| Error::Internal(format!("cannot encode the model header: {e}")))?;
         if (PREAMBLE + json.len()) as u64 > start {
             start = align_up((PREAMBLE + json.len()) as u64);
             continue;
@@ -375,7 +406,7 @@ pub fn load(path: &Path) -> Result<Model> {
 /// Fails with [`Error::ModelFormat`] naming the problem for a foreign file (bad magic), a
 /// file from a newer version, a truncated or extended file, a checksum mismatch (any
 /// corrupted byte), and any inconsistency between the header and the blocks.
-pub fn load_with_info(path: &Path) -> Result<(Model, FileInfo)> {
+pub fn load_with_info(path: &Path) -> Result<(Model, ModelFileInfo)> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     from_bytes(&bytes, path)
 }
@@ -389,7 +420,7 @@ fn u64_at(b: &[u8], at: usize) -> Option<u64> {
 }
 
 /// Parses the bytes of a model file; `path` is used in messages only.
-pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<(Model, FileInfo)> {
+pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<(Model, ModelFileInfo)> {
     let err = |m: String| format_err(path, m);
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         return Err(err(
@@ -404,8 +435,10 @@ pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<(Model, FileInfo)> {
             "written by a newer version of alternator (format version {version}; this build reads up to {FORMAT_VERSION}); upgrade alternator"
         )));
     }
-    if version == 0 {
-        return Err(err("unsupported format version 0".into()));
+    if version < OLDEST_SUPPORTED_VERSION {
+        return Err(err(format!(
+            "format version {version} is older than the oldest this build reads ({OLDEST_SUPPORTED_VERSION})"
+        )));
     }
     let len = bytes.len();
     if len < PREAMBLE + CRC_BYTES {
@@ -464,7 +497,7 @@ pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<(Model, FileInfo)> {
         }));
     };
     let model = decode(&header, bytes, body_end).map_err(err)?;
-    Ok((model, FileInfo { version, checksum: crc, bytes: len as u64 }))
+    Ok((model, ModelFileInfo { version, checksum: crc, bytes: len as u64 }))
 }
 
 /// Decodes the blocks after the checksum has been verified.
@@ -473,11 +506,11 @@ fn decode(h: &Header, bytes: &[u8], body_end: usize) -> std::result::Result<Mode
     let rank = to_usize(h.rank, "rank")?;
     let nu = to_usize(h.n_users, "user count")?;
     let ni = to_usize(h.n_items, "item count")?;
-    if h.kind != kind_of(&h.params) {
+    if h.kind != kind_of(h.params.implicit_prefs) {
         return Err(format!(
             "the header says kind {:?} but the parameters say {}",
             h.kind,
-            kind_of(&h.params)
+            kind_of(h.params.implicit_prefs)
         ));
     }
     if h.users.len() != nu || h.items.len() != ni {
@@ -553,7 +586,7 @@ fn decode(h: &Header, bytes: &[u8], body_end: usize) -> std::result::Result<Mode
         }
     };
     let model = Model {
-        params: h.params.clone(),
+        params: AlsParams::from(&h.params),
         users: h.users.clone(),
         items: h.items.clone(),
         user_factors,
@@ -561,9 +594,13 @@ fn decode(h: &Header, bytes: &[u8], body_end: usize) -> std::result::Result<Mode
         biases,
         clip_predictions: h.clip_predictions,
         seen,
-        summary: h.summary.clone(),
+        summary: TrainingSummary::from(&h.summary),
+        bounds: Default::default(),
     };
-    check_model(&model)?;
+    model.validate().map_err(|e| match e {
+        Error::InconsistentModel(m) => m,
+        other => other.to_string(),
+    })?;
     Ok(model)
 }
 
@@ -597,6 +634,7 @@ mod tests {
                 value_max: 5.0,
                 ..TrainingSummary::default()
             },
+            bounds: Default::default(),
         }
     }
 

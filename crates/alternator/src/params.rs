@@ -29,15 +29,17 @@ pub enum Solver {
     Cg,
 }
 
-/// Hyper-parameters of one ALS training run.
+/// The resolved hyper-parameters of one ALS training run, as a trained model records them.
+///
+/// Build them with [`Als`](crate::Als), which fills in the defaults of the kind of feedback
+/// and validates them; [`AlsParams::explicit`] and [`AlsParams::implicit`] are those defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
 pub struct AlsParams {
-    /// Number of latent factors (Spark `rank`, `implicit` `factors`). Default 10.
+    /// Number of latent factors (Spark `rank`, `implicit` `factors`).
     pub rank: usize,
-    /// Number of full iterations (each solves items, then users). Default 10.
+    /// Number of full iterations (each solves both sides).
     pub max_iter: usize,
-    /// Regularization λ (Spark `regParam`). Default 0.1.
+    /// Regularization λ (Spark `regParam`, `implicit` `regularization`).
     pub reg_param: f32,
     /// Seed of the factor initialisation.
     pub seed: u64,
@@ -45,13 +47,13 @@ pub struct AlsParams {
     pub nonnegative: bool,
     /// Implicit feedback (Spark `implicitPrefs`): fit preferences with confidences.
     pub implicit_prefs: bool,
-    /// Confidence scale α for implicit feedback. Default 1.0.
+    /// Confidence scale α for implicit feedback.
     pub alpha: f32,
     /// Implicit-feedback confidence convention.
     pub confidence: Confidence,
     /// Linear solver. Explicit ALS always solves exactly; this picks the implicit solver.
     pub solver: Solver,
-    /// Conjugate-gradient steps per row per half-iteration (`implicit`'s `cg_steps`). Default 3.
+    /// Conjugate-gradient steps per row per half-iteration (`implicit`'s `cg_steps`).
     pub cg_steps: usize,
     /// Learn a global mean and user/item biases jointly with the factors (explicit only).
     pub biases: bool,
@@ -60,12 +62,27 @@ pub struct AlsParams {
 }
 
 impl Default for AlsParams {
+    /// [`AlsParams::explicit`].
     fn default() -> Self {
+        AlsParams::explicit()
+    }
+}
+
+/// The seed used when none is given: training is deterministic by default.
+pub const DEFAULT_SEED: u64 = 42;
+/// Upper bound on `max_iter`: anything larger is almost surely a typo.
+pub const MAX_ITER_LIMIT: usize = 10_000;
+/// Upper bound on `rank`.
+pub const MAX_RANK: usize = 4096;
+
+impl AlsParams {
+    /// Spark MLlib's `ALS()` defaults: rank 10, 10 iterations, λ = 0.1 (ALS-WR), exact solves.
+    pub fn explicit() -> AlsParams {
         AlsParams {
             rank: 10,
             max_iter: 10,
             reg_param: 0.1,
-            seed: 42,
+            seed: DEFAULT_SEED,
             nonnegative: false,
             implicit_prefs: false,
             alpha: 1.0,
@@ -76,50 +93,67 @@ impl Default for AlsParams {
             compute_loss: false,
         }
     }
-}
 
-/// Upper bound on `max_iter`: anything larger is almost surely a typo.
-pub const MAX_ITER_LIMIT: usize = 10_000;
-/// Upper bound on `rank`.
-pub const MAX_RANK: usize = 4096;
+    /// `implicit`'s `AlternatingLeastSquares()` defaults (0.7): 100 factors, 15 iterations,
+    /// λ = 0.01, α = 1, its confidence convention, conjugate gradient with 3 steps.
+    pub fn implicit() -> AlsParams {
+        AlsParams {
+            rank: 100,
+            max_iter: 15,
+            reg_param: 0.01,
+            implicit_prefs: true,
+            solver: Solver::Cg,
+            ..AlsParams::explicit()
+        }
+    }
 
-impl AlsParams {
-    /// Checks every parameter, naming the offending flag.
+    /// Spark's `ALS(implicitPrefs=True)` defaults: rank 10, 10 iterations, λ = 0.1 scaled
+    /// per row, `c = 1 + α·|r|`, conjugate gradient.
+    pub fn spark_implicit() -> AlsParams {
+        AlsParams {
+            implicit_prefs: true,
+            confidence: Confidence::Spark,
+            solver: Solver::Cg,
+            ..AlsParams::explicit()
+        }
+    }
+
+    /// Checks every parameter, naming the offending one.
     pub fn validate(&self) -> Result<()> {
         if self.rank == 0 || self.rank > MAX_RANK {
             return Err(Error::param(
-                "--rank",
+                "rank",
                 format!("must be between 1 and {MAX_RANK}, got {}", self.rank),
             ));
         }
         if self.max_iter > MAX_ITER_LIMIT {
             return Err(Error::param(
-                "--max-iter",
+                "max_iter",
                 format!("must be at most {MAX_ITER_LIMIT}, got {}", self.max_iter),
             ));
         }
         if !self.reg_param.is_finite() || self.reg_param < 0.0 {
             return Err(Error::param(
-                "--reg-param",
+                "reg_param",
                 format!("must be a finite number >= 0, got {}", self.reg_param),
             ));
         }
         if !self.alpha.is_finite() || self.alpha <= 0.0 {
             return Err(Error::param(
-                "--alpha",
+                "alpha",
                 format!("must be a finite number > 0, got {}", self.alpha),
             ));
         }
         if self.cg_steps == 0 || self.cg_steps > MAX_RANK {
             return Err(Error::param(
-                "--cg-steps",
+                "cg_steps",
                 format!("must be between 1 and {MAX_RANK}, got {}", self.cg_steps),
             ));
         }
         if self.biases && self.implicit_prefs {
             return Err(Error::param(
-                "--biases",
-                "bias terms are for explicit ratings; drop --biases or --implicit-prefs",
+                "biases",
+                "bias terms are for explicit ratings; turn off biases or implicit feedback",
             ));
         }
         Ok(())

@@ -1,11 +1,11 @@
 //! Train/test splits: random, leave-k-out, by time.
 //!
 //! A split decides, for every interaction of an [`Interactions`] read with
-//! [`ReadOptions::keep_lines`](crate::data::ReadOptions::keep_lines), whether it goes to the
+//! [`ReaderBuilder::keep_lines`](crate::ReaderBuilder::keep_lines), whether it goes to the
 //! test set ([`split_mask`]); [`write_split`] then copies the original lines of the input file
 //! (the header line, when there is one, to both outputs) so the outputs keep the input's
 //! format, delimiter and ids byte for byte. Everything is deterministic for a seed
-//! ([`SplitMix64`]) and independent of the thread count.
+//! (SplitMix64 streams) and independent of the thread count.
 
 use std::io::Write;
 use std::path::Path;
@@ -56,7 +56,7 @@ pub struct SplitCounts {
 fn check_fraction(f: f64) -> Result<()> {
     if !(f > 0.0 && f < 1.0) {
         return Err(Error::param(
-            "--test-fraction",
+            "test_fraction",
             format!("must be strictly between 0 and 1, got {f}"),
         ));
     }
@@ -82,7 +82,7 @@ pub fn split_mask(
         }
         Strategy::LeaveKOut { k } => {
             if k == 0 {
-                return Err(Error::param("--k", "must be at least 1"));
+                return Err(Error::param("k", "must be at least 1"));
             }
             // Interactions of each user, in file order (counting sort by user).
             let nu = data.users.len();
@@ -122,10 +122,13 @@ pub fn split_mask(
         Strategy::ByTime { test_fraction } => {
             check_fraction(test_fraction)?;
             let Some(times) = &data.times else {
-                return Err(Error::Invalid(format!(
-                    "{}: --strategy by-time needs a timestamp column, and none was found; name it with --time-col",
-                    data.path.display()
-                )));
+                return Err(Error::param(
+                    "time_col",
+                    format!(
+                        "a split by time needs a timestamp column, and none was found in {}; name it",
+                        data.path.display()
+                    ),
+                ));
             };
             let n_test = ((n as f64) * test_fraction).round() as usize;
             let mut order: Vec<usize> = (0..n).collect();
@@ -148,8 +151,38 @@ pub fn split_mask(
     Ok((test, SplitCounts { train: n - n_test, test: n_test, eligible_users }))
 }
 
+/// `implicit.evaluation.train_test_split` on interactions: each goes to test independently
+/// with probability `test_fraction` ([`Strategy::Random`]). Both parts keep `data`'s id maps,
+/// so their indices stay comparable. Returns `(train, test)`.
+pub fn train_test_split(
+    data: &Interactions,
+    test_fraction: f64,
+    seed: u64,
+) -> Result<(Interactions, Interactions)> {
+    let (is_test, _) = split_mask(data, &Strategy::Random { test_fraction }, seed)?;
+    Ok(partition(data, &is_test))
+}
+
+/// Splits `data` by `is_test` (one flag per interaction) into `(train, test)`, both keeping
+/// `data`'s id maps, times and line numbers.
+pub fn partition(data: &Interactions, is_test: &[bool]) -> (Interactions, Interactions) {
+    let flag = |k: usize| is_test.get(k).copied().unwrap_or(false);
+    // `filter` visits the interactions in order, once each.
+    let mut at = 0usize;
+    let train = data.filter(|_, _, _| {
+        at += 1;
+        !flag(at - 1)
+    });
+    let mut at = 0usize;
+    let test = data.filter(|_, _, _| {
+        at += 1;
+        flag(at - 1)
+    });
+    (train, test)
+}
+
 /// Copies the lines of `input` (the file `data` was read from, with
-/// [`ReadOptions::keep_lines`](crate::data::ReadOptions::keep_lines)) to `out_train` and
+/// [`ReaderBuilder::keep_lines`](crate::ReaderBuilder::keep_lines)) to `out_train` and
 /// `out_test` according to `is_test`: each interaction's original line, byte for byte, and the
 /// header line (when `data` has a header) to both. Blank and skipped lines are left out.
 pub fn write_split(
@@ -246,7 +279,7 @@ mod tests {
         assert_eq!(mask, vec![false, false, true, false]);
         let no_time = data("a\t1\t1\nb\t1\t1\n");
         let err = split_mask(&no_time, &Strategy::ByTime { test_fraction: 0.5 }, 0).unwrap_err();
-        assert!(err.to_string().contains("--time-col"), "{err}");
+        assert!(matches!(err, Error::InvalidParameter { name: "time_col", .. }), "{err}");
     }
 
     #[test]

@@ -55,6 +55,7 @@ pub fn top_k_into(
 }
 
 /// [`top_k_into`] with a fresh scratch buffer.
+#[cfg(test)]
 pub fn top_k(scores: &[f32], k: usize, skip: impl FnMut(u32) -> bool) -> Vec<(u32, f32)> {
     top_k_into(scores, k, skip, &mut Vec::new())
 }

@@ -8,13 +8,19 @@
 
 use std::path::{Path, PathBuf};
 
-use alternator::Error;
-use alternator::ids::IdMap;
-use alternator::model::{Biases, Factors, Model, TrainingSummary};
-use alternator::modelfile::{self, FORMAT_VERSION, from_bytes, to_bytes};
-use alternator::params::AlsParams;
-use alternator::sparse::{Csr, Duplicates};
+use alternator::{
+    AlsParams, Biases, Csr, Duplicates, Error, FORMAT_VERSION, Factors, IdMap, Model,
+    ModelFileInfo, ModelParts, OLDEST_SUPPORTED_VERSION, TrainingSummary,
+};
 use proptest::prelude::*;
+
+fn from_bytes(bytes: &[u8], name: &Path) -> alternator::Result<(Model, ModelFileInfo)> {
+    Model::from_bytes(bytes, name)
+}
+
+fn to_bytes(m: &Model) -> alternator::Result<Vec<u8>> {
+    m.to_bytes()
+}
 
 fn fixture_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-v1.alt")
@@ -24,7 +30,7 @@ fn fixture_path() -> PathBuf {
 fn fixture_model() -> Model {
     let users: IdMap = ["u1", "u2", "ü3 with space"].into_iter().collect();
     let items: IdMap = ["a", "b"].into_iter().collect();
-    Model {
+    Model::from_parts(ModelParts {
         params: AlsParams { rank: 2, max_iter: 5, reg_param: 0.1, seed: 7, ..AlsParams::default() },
         users,
         items,
@@ -32,7 +38,14 @@ fn fixture_model() -> Model {
         item_factors: Factors::from_vec(2, 2, vec![1.0, 2.0, -3.0, 0.125]).unwrap(),
         biases: Some(Biases { global: 3.5, user: vec![0.25, -0.5, 0.0], item: vec![0.125, -1.0] }),
         clip_predictions: true,
-        seen: Csr::from_triplets(3, 2, &[0, 1, 2], &[0, 1, 1], &[5.0, 3.0, 1.0], Duplicates::Keep),
+        training: Csr::from_triplets(
+            3,
+            2,
+            &[0, 1, 2],
+            &[0, 1, 1],
+            &[5.0, 3.0, 1.0],
+            Duplicates::Keep,
+        ),
         summary: TrainingSummary {
             interactions: 3,
             value_min: 1.0,
@@ -42,17 +55,18 @@ fn fixture_model() -> Model {
             trained_at_unix: 1_700_000_000,
             source: "tiny.tsv".into(),
         },
-    }
+    })
+    .unwrap()
 }
 
 fn fixture_bytes() -> Vec<u8> {
     if std::env::var_os("ALTERNATOR_WRITE_FIXTURE").is_some() {
-        modelfile::save(&fixture_model(), &fixture_path()).unwrap();
+        fixture_model().save(fixture_path()).unwrap();
     }
     std::fs::read(fixture_path()).expect("tests/fixtures/tiny-v1.alt is checked in")
 }
 
-fn format_error(r: alternator::Result<(Model, modelfile::FileInfo)>) -> String {
+fn format_error(r: alternator::Result<(Model, ModelFileInfo)>) -> String {
     match r {
         Err(e @ Error::ModelFormat { .. }) => e.to_string(),
         Err(e) => panic!("expected a model-format error, got {e}"),
@@ -63,8 +77,9 @@ fn format_error(r: alternator::Result<(Model, modelfile::FileInfo)>) -> String {
 #[test]
 fn fixture_v1_still_loads_with_known_values() {
     let _ = fixture_bytes();
-    let (m, info) = modelfile::load_with_info(&fixture_path()).unwrap();
+    let (m, info) = Model::load_with_info(fixture_path()).unwrap();
     assert_eq!(info.version, 1);
+    const { assert!(OLDEST_SUPPORTED_VERSION <= 1 && FORMAT_VERSION >= 1) };
     assert_eq!(info.bytes, std::fs::metadata(fixture_path()).unwrap().len());
     assert_eq!(m, fixture_model());
     // Known values, independently of fixture_model(): prediction = μ + b_u + b_i + x·y, clipped.
@@ -72,9 +87,9 @@ fn fixture_v1_still_loads_with_known_values() {
     assert_eq!(m.predict("u1", "a"), Some(2.375));
     // u2·b = 1.5·(−3) + 2·0.125 = −4.25; + 3.5 − 0.5 − 1 = −2.25 → clipped to 1.
     assert_eq!(m.predict("u2", "b"), Some(1.0));
-    assert_eq!(m.users.get("ü3 with space"), Some(2));
-    assert_eq!(m.seen.row(1), (&[1u32][..], &[3.0f32][..]));
-    assert_eq!(m.summary.source, "tiny.tsv");
+    assert_eq!(m.users().get("ü3 with space"), Some(2));
+    assert_eq!(m.training_matrix().row(1), (&[1u32][..], &[3.0f32][..]));
+    assert_eq!(m.summary().source, "tiny.tsv");
 }
 
 #[test]
@@ -82,15 +97,15 @@ fn current_writer_round_trips_fixture_model() {
     let m = fixture_model();
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("m.alt");
-    modelfile::save(&m, &p).unwrap();
-    assert_eq!(modelfile::load(&p).unwrap(), m);
+    m.save(&p).unwrap();
+    assert_eq!(Model::load(&p).unwrap(), m);
     // Atomic write: nothing but the model is left in the directory.
     let names: Vec<_> =
         std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(names, vec![std::ffi::OsString::from("m.alt")]);
     // Overwriting an existing file works too.
-    modelfile::save(&m, &p).unwrap();
-    assert_eq!(modelfile::load(&p).unwrap(), m);
+    m.save(&p).unwrap();
+    assert_eq!(Model::load(&p).unwrap(), m);
 }
 
 #[test]
@@ -134,7 +149,7 @@ fn foreign_and_future_files_are_named() {
     let msg = format_error(from_bytes(&[], p));
     assert!(msg.contains("m.alt"), "{msg}");
     // A missing file is an I/O error naming the path.
-    let err = modelfile::load(Path::new("/nonexistent/dir/m.alt")).unwrap_err();
+    let err = Model::load("/nonexistent/dir/m.alt").unwrap_err();
     assert!(err.to_string().contains("/nonexistent/dir/m.alt"), "{err}");
 }
 
@@ -190,7 +205,7 @@ prop_compose! {
         let rows: Vec<u32> = pairs.iter().map(|p| p.0).collect();
         let cols: Vec<u32> = pairs.iter().map(|p| p.1).collect();
         let vals: Vec<f32> = pairs.iter().map(|p| p.2).collect();
-        Model {
+        Model::from_parts(ModelParts {
             params: AlsParams { rank, implicit_prefs: implicit, seed, biases: with_biases, ..AlsParams::default() },
             users,
             items,
@@ -198,9 +213,10 @@ prop_compose! {
             item_factors: Factors::from_vec(ni, rank, itf).unwrap(),
             biases: with_biases.then_some(Biases { global: 0.5, user: ub, item: ib }),
             clip_predictions: clip,
-            seen: Csr::from_triplets(nu, ni, &rows, &cols, &vals, Duplicates::Keep),
+            training: Csr::from_triplets(nu, ni, &rows, &cols, &vals, Duplicates::Keep),
             summary: TrainingSummary { interactions: pairs.len(), value_min: -5.0, value_max: 5.0, ..TrainingSummary::default() },
-        }
+        })
+        .unwrap()
     }
 }
 
@@ -211,9 +227,9 @@ proptest! {
         let bytes = to_bytes(&m).unwrap();
         let (back, info) = from_bytes(&bytes, Path::new("p.alt")).unwrap();
         prop_assert_eq!(info.bytes, bytes.len() as u64);
-        prop_assert_eq!(bits(back.user_factors.as_slice()), bits(m.user_factors.as_slice()));
-        prop_assert_eq!(bits(back.item_factors.as_slice()), bits(m.item_factors.as_slice()));
-        prop_assert_eq!(bits(back.seen.values()), bits(m.seen.values()));
+        prop_assert_eq!(bits(back.user_factors().as_slice()), bits(m.user_factors().as_slice()));
+        prop_assert_eq!(bits(back.item_factors().as_slice()), bits(m.item_factors().as_slice()));
+        prop_assert_eq!(bits(back.training_matrix().values()), bits(m.training_matrix().values()));
         prop_assert_eq!(&back, &m);
         // Saving the loaded model gives the same bytes.
         prop_assert_eq!(to_bytes(&back).unwrap(), bytes);

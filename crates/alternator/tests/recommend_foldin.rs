@@ -1,19 +1,15 @@
 //! Fold-in recommendations on trained models: when an ALS iteration ends with the user
-//! half-step (explicit, and implicit with Spark's convention), a trained user's factors are exactly the least-squares solve against the final
-//! item factors. Folding in a user's own training row must therefore reproduce that user's
-//! factors, and `recommend_for_liked` on the row must reproduce `recommend_user`.
+//! half-step (explicit, and implicit with Spark's convention), a trained user's factors are
+//! exactly the least-squares solve against the final item factors. Folding in a user's own
+//! training row must therefore reproduce that user's factors, and recommending for a new user
+//! who liked that row must reproduce the trained user's recommendations.
 
-use std::path::Path;
-
-use alternator::Model;
-use alternator::als::{fold_in_user, train_model};
-use alternator::data::{ReadOptions, parse_interactions};
-use alternator::params::{AlsParams, Confidence, Solver};
-use alternator::recommend::{RecommendOptions, parse_liked, recommend_for_liked, recommend_user};
-use alternator::sparse::Duplicates;
+use alternator::{
+    Als, Confidence, IdKind, Interactions, Model, NewUser, ReaderBuilder, RecommendOptions, Solver,
+};
 
 /// 60 users × 40 items, ~25% density, ratings 1–5 from a hidden rank-2 structure (xorshift).
-fn data_text() -> String {
+fn data() -> Interactions {
     let mut s = 0x9E37_79B9_7F4A_7C15u64;
     let mut next = move || {
         s ^= s << 13;
@@ -30,79 +26,93 @@ fn data_text() -> String {
             }
         }
     }
-    text
-}
-
-fn train(params: &AlsParams) -> Model {
-    let text = data_text();
-    let data =
-        parse_interactions(text.as_bytes(), Path::new("toy.tsv"), &ReadOptions::default()).unwrap();
-    train_model(&data, Duplicates::Sum, params, false, &mut |_| {}).unwrap()
+    ReaderBuilder::new().from_bytes(text.as_bytes(), "toy.tsv").unwrap()
 }
 
 fn check(model: &Model) {
-    for u in 0..model.users.len() as u32 {
-        let (items, values) = model.seen.row(u as usize);
+    for u in 0..model.users().len() as u32 {
+        let (items, values) = model.training_matrix().row(u as usize);
         if items.is_empty() {
             continue;
         }
-        let (x, _) = fold_in_user(model, items, values).unwrap();
-        let trained = model.user_factors.row(u as usize);
+        let (x, _) = model.fold_in_user_indices(items, values).unwrap();
+        let trained = model.user_factors().row(u as usize);
         let scale = trained.iter().map(|v| v.abs()).fold(1.0f32, f32::max);
         for (a, b) in x.iter().zip(trained) {
             assert!((a - b).abs() <= 2e-3 * scale, "user {u}: folded {x:?} vs trained {trained:?}");
         }
-        let liked: Vec<(u32, f32)> = items.iter().copied().zip(values.iter().copied()).collect();
+        let mut who = NewUser::new();
+        for (&i, &v) in items.iter().zip(values) {
+            who.rate(model.id_at(IdKind::Item, i), v);
+        }
+        let folded = model.fold_in(&who, None).unwrap();
         let opts = RecommendOptions::top(5);
-        let a = recommend_for_liked(model, &liked, &opts).unwrap();
-        let b = recommend_user(model, u, &opts).unwrap();
-        assert_eq!(a.items.len(), b.items.len());
+        let a = model.recommend_folded(&folded, &opts).unwrap();
+        let b = model.recommend_with(model.id_at(IdKind::User, u), &opts).unwrap();
+        assert_eq!(a.results.len(), b.results.len());
         assert_eq!(a.eligible, b.eligible);
-        for (p, q) in a.items.iter().zip(&b.items) {
-            assert!((p.1 - q.1).abs() <= 1e-2, "user {u}: {a:?} vs {b:?}");
-            assert!(!items.contains(&p.0), "a liked item came back");
+        for (p, q) in a.results.iter().zip(&b.results) {
+            assert!((p.score - q.score).abs() <= 1e-2, "user {u}: {a:?} vs {b:?}");
+            let i = model.items().get(&p.item).unwrap();
+            assert!(!items.contains(&i), "a liked item came back");
         }
     }
 }
 
 #[test]
 fn explicit_fold_in_reproduces_trained_users() {
-    let m = train(&AlsParams { rank: 3, max_iter: 5, reg_param: 0.1, ..Default::default() });
+    let m = Als::explicit()
+        .rank(3)
+        .max_iter(5)
+        .reg_param(0.1)
+        .duplicates(alternator::Duplicates::Sum)
+        .fit(&data())
+        .unwrap();
     check(&m);
 }
 
 #[test]
 fn implicit_fold_in_reproduces_trained_users() {
-    let m = train(&AlsParams {
-        rank: 3,
-        max_iter: 5,
-        implicit_prefs: true,
-        alpha: 2.0,
-        // Spark's order (items, then users) so the user factors are the last solve;
-        // `implicit`'s order solves users first.
-        confidence: Confidence::Spark,
-        solver: Solver::Cholesky,
-        ..Default::default()
-    });
+    // Spark's order (items, then users) so the user factors are the last solve; `implicit`'s
+    // order solves users first.
+    let m = Als::implicit()
+        .rank(3)
+        .max_iter(5)
+        .reg_param(0.1)
+        .alpha(2.0)
+        .confidence(Confidence::Spark)
+        .solver(Solver::Cholesky)
+        .fit(&data())
+        .unwrap();
     check(&m);
 }
 
 #[test]
-fn liked_specs_parse_and_merge() {
-    let m = train(&AlsParams { rank: 2, max_iter: 2, ..Default::default() });
-    let liked = parse_liked(&m, ["item1, item2:3.5", "nope,item1:2", ""], 5.0).unwrap();
-    let i1 = m.items.get("item1").unwrap();
-    let i2 = m.items.get("item2").unwrap();
-    assert_eq!(liked.items, vec![(i1, 5.0), (i2, 3.5), (i1, 2.0)]);
-    assert_eq!(liked.unknown, vec!["nope".to_string()]);
-    assert!(parse_liked(&m, ["item1:x"], 1.0).is_err());
-    assert!(parse_liked(&m, ["item1:inf"], 1.0).is_err());
-
+fn new_users_merge_repeats_and_set_unknown_ids_aside() {
+    let m = Als::explicit().rank(2).max_iter(2).fit(&data()).unwrap();
+    let mut who = NewUser::new();
+    who.like("item1").rate("item2", 3.5).like("nope").rate("item1", 2.0);
+    let a = m.fold_in(&who, None).unwrap();
+    assert_eq!(a.liked, vec!["item1".to_string(), "item2".to_string()]);
+    assert_eq!(a.ignored, vec!["nope".to_string()]);
     // A repeated item keeps its last value: the same as giving it once with that value.
-    let a = recommend_for_liked(&m, &liked.items, &RecommendOptions::top(40)).unwrap();
-    let b = recommend_for_liked(&m, &[(i2, 3.5), (i1, 2.0)], &RecommendOptions::top(40)).unwrap();
-    assert_eq!(a, b);
-    assert_eq!(a.items.len(), m.items.len() - 2);
-    assert!(recommend_for_liked(&m, &[], &RecommendOptions::top(3)).is_err());
-    assert!(recommend_for_liked(&m, &[(9999, 1.0)], &RecommendOptions::top(3)).is_err());
+    let b = m.fold_in(NewUser::new().rate("item2", 3.5).rate("item1", 2.0), None).unwrap();
+    assert_eq!(a.factors, b.factors);
+    let all = RecommendOptions::top(40);
+    let (ra, rb) = (m.recommend_folded(&a, &all).unwrap(), m.recommend_folded(&b, &all).unwrap());
+    assert_eq!(ra, rb);
+    assert_eq!(ra.results.len(), m.items().len() - 2);
+    // The plain form: every id must be known.
+    assert_eq!(m.recommend_for_liked(&[("item2", 3.5), ("item1", 2.0)], 40).unwrap(), ra.results);
+    assert!(matches!(
+        m.recommend_for_liked(&[("nope", 1.0)], 3),
+        Err(alternator::Error::UnknownId { kind: IdKind::Item, .. })
+    ));
+    assert!(matches!(
+        m.fold_in(NewUser::new().like("nope"), None),
+        Err(alternator::Error::NoKnownItems { .. })
+    ));
+    assert!(m.fold_in(&NewUser::new(), None).is_err());
+    assert!(m.fold_in(NewUser::new().rate("item1", f32::NAN), None).is_err());
+    assert!(m.fold_in(NewUser::new().like_title("Star Wars"), None).is_err());
 }

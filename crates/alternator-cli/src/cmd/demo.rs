@@ -4,17 +4,10 @@
 
 use std::time::Instant;
 
-use alternator::als::{fold_in_user, train_model};
-use alternator::demo::{GENRES, MovieData, movie_data, split_random};
-use alternator::evaluate::{
-    ColdStart, TestMatrix, evaluate_regression, ranking_metrics_at_k, train_matrix,
-};
-use alternator::params::AlsParams;
-use alternator::recommend::{
-    Entity, RecommendOptions, recommend_for_factors, recommend_user, similar,
-};
-use alternator::sparse::Duplicates;
+use alternator::generate::{GENRES, MovieData, movie_data};
+use alternator::split::train_test_split;
 use alternator::tune::{Grid, Metric, TuneOptions, Validation, als_trainer, tune};
+use alternator::{Als, AlsParams, ColdStart, IdKind, NewUser};
 use anyhow::Context;
 
 use crate::common;
@@ -59,12 +52,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     println!(
         "1. data: {} ratings (1-5) by {} users of {} movies in {} genres ({}), generated in memory with planted genre tastes",
         r.len(),
-        r.users.len(),
-        r.items.len(),
+        r.users().len(),
+        r.items().len(),
         GENRES.len(),
         GENRES.join(", ")
     );
-    let (train, test) = split_random(r, 0.2, a.seed);
+    let (train, test) = train_test_split(r, 0.2, a.seed)?;
     println!("   split: {} training and {} test ratings (random 20%)", train.len(), test.len());
 
     // 2. A small tune on the training part.
@@ -104,25 +97,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 
     // 3. Train and evaluate.
     let t0 = Instant::now();
-    let model = train_model(&train, Duplicates::Keep, &params, true, &mut |_| {})?;
+    let model = Als::from_params(&params).clip_predictions(true).fit(&train)?;
     let fit_s = t0.elapsed().as_secs_f64();
-    let (reg, _) = evaluate_regression(&model, &test, ColdStart::Drop);
-    let liked = alternator::data::Interactions {
-        user_idx: Vec::new(),
-        item_idx: Vec::new(),
-        values: Vec::new(),
-        ..test.clone()
-    };
-    let mut liked = liked;
-    for k in 0..test.len() {
-        if test.values.get(k).is_some_and(|&v| v >= 4.0) {
-            liked.user_idx.push(test.user_idx[k]);
-            liked.item_idx.push(test.item_idx[k]);
-            liked.values.push(test.values[k]);
-        }
-    }
-    let tm = TestMatrix::new(&model, &liked);
-    let rank = ranking_metrics_at_k(&model, &train_matrix(&model, &train), &tm.csr, 10);
+    let reg = model.evaluate(&test, ColdStart::Drop)?;
+    let liked = test.filter(|_, _, v| v >= 4.0);
+    let rank = model.evaluate_ranking(&liked, 10, Some(&train))?;
     println!(
         "\n3. train: rank {} reg-param {} with biases, {} iterations, {:.2}s",
         params.rank, params.reg_param, params.max_iter, fit_s
@@ -137,9 +116,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     );
 
     // 4. A sample user.
-    let Some(u) = model.users.get(&a.user) else {
-        return Err(alternator::recommend::unknown_user(&a.user).into());
-    };
+    let u = model.index_of(IdKind::User, &a.user)?;
     let (fav, dislike) = data.tastes.get(u as usize).copied().unwrap_or(([0, 1], 2));
     println!(
         "\n4. user {} (planted tastes: loves {} and {}, dislikes {})",
@@ -148,23 +125,23 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         genre_name(fav[1]),
         genre_name(dislike)
     );
-    let (seen, vals) = model.seen.row(u as usize);
+    let (seen, vals) = model.training_matrix().row(u as usize);
     let mut rated: Vec<(u32, f32)> = seen.iter().copied().zip(vals.iter().copied()).collect();
     rated.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
     println!("   rated highest:");
     for (i, v) in rated.iter().take(5) {
         println!("     {v:.0}  {}", data.label(*i));
     }
-    let recs = recommend_user(&model, u, &RecommendOptions::top(8))?;
+    let label = |id: &str| data.label(model.items().get(id).unwrap_or(u32::MAX));
     println!("   recommended (predicted rating):");
-    for (i, s) in &recs.items {
-        println!("     {s:.2}  {}", data.label(*i));
+    for r in model.recommend(&a.user, 8)? {
+        println!("     {:.2}  {}", r.score, label(&r.item));
     }
     if let Some(&(top, _)) = rated.first() {
-        let sim = similar(&model, Entity::Item, top, false, &RecommendOptions::top(5))?;
+        let top_id = model.id_at(IdKind::Item, top);
         println!("   movies similar to {} (cosine of factors):", data.label(top));
-        for (i, s) in &sim.items {
-            println!("     {s:.3}  {}", data.label(*i));
+        for r in model.similar_items(top_id, 5)? {
+            println!("     {:.3}  {}", r.score, label(&r.item));
         }
     }
 
@@ -178,9 +155,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .map(|(i, _)| i as u32)
         .take(3)
         .collect();
-    let values = vec![5.0f32; picks.len()];
-    let (x, b) = fold_in_user(&model, &picks, &values)?;
-    let recs = recommend_for_factors(&model, &x, b, &picks, &RecommendOptions::top(6))?;
+    let mut who = NewUser::new();
+    for &i in &picks {
+        who.rate(model.id_at(IdKind::Item, i), 5.0);
+    }
+    let folded = model.fold_in(&who, None)?;
+    let recs = model.recommend_folded(&folded, &alternator::RecommendOptions::top(6))?;
     println!(
         "\n5. fold-in: a new user (not in the model) rates three {} movies 5/5:",
         genre_name(genre)
@@ -189,8 +169,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         println!("     5  {}", data.label(*i));
     }
     println!("   one least-squares solve against the item factors, then recommended:");
-    for (i, s) in &recs.items {
-        println!("     {s:.2}  {}", data.label(*i));
+    for r in &recs.results {
+        println!("     {:.2}  {}", r.score, label(&r.item));
     }
     println!(
         "\ndone in {:.1}s. Next: `alternator generate`, `fit`, `evaluate`, `tune --help`.",

@@ -4,13 +4,10 @@
 
 use std::path::PathBuf;
 
-use alternator::evaluate::{
-    ColdStart, RankingMetrics, TestMatrix, evaluate_regression, ranking_metrics_at_k, train_matrix,
-};
-use alternator::modelfile;
+use alternator::{ColdStart, Model, RankingMetrics};
 
 use crate::cmd::predict::ColdStartArg;
-use crate::common::{InputArgs, usage};
+use crate::common::{self, InputArgs, usage};
 
 /// Flags of `alternator evaluate`.
 #[derive(Debug, clap::Args)]
@@ -61,22 +58,22 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if !a.ranking && a.train.is_some() {
         return usage("--train is only used with --ranking");
     }
-    let model = modelfile::load(&a.model)?;
+    let model = Model::load(&a.model)?;
     if a.ranking {
         return run_ranking(&a, &model);
     }
     let test = a.input.read(&a.test)?;
     let cold = ColdStart::from(a.cold_start_strategy);
-    let (m, unknown) = evaluate_regression(&model, &test, cold);
+    let m = model.evaluate(&test, cold)?;
+    let unknown = m.unknown;
     if unknown == test.len() {
-        return Err(alternator::Error::Invalid(format!(
+        return common::usage(format!(
             "{}: none of the {} test pairs has both its user and its item in the model {} \
              (check the file, its columns and --delimiter)",
-            test.path.display(),
+            test.path().display(),
             test.len(),
             a.model.display()
-        ))
-        .into());
+        ));
     }
     if unknown > 0 {
         match cold {
@@ -117,37 +114,32 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_ranking(a: &Args, model: &alternator::model::Model) -> anyhow::Result<()> {
+fn run_ranking(a: &Args, model: &Model) -> anyhow::Result<()> {
     let test = a.input.read(&a.test)?;
-    let tm = TestMatrix::new(model, &test);
-    if tm.csr.nnz() == 0 {
-        return Err(alternator::Error::Invalid(format!(
+    let train = a.train.as_deref().map(|p| a.input.read(p)).transpose()?;
+    let r = model.evaluate_ranking(&test, a.k, train.as_ref())?;
+    if r.users == 0 && r.unknown_users == test.users().len() {
+        return common::usage(format!(
             "{}: none of the {} test users is in the model {} (check the file, its columns and \
              --delimiter)",
-            test.path.display(),
-            test.users.len(),
+            test.path().display(),
+            test.users().len(),
             a.model.display()
-        ))
-        .into());
+        ));
     }
-    let train = match &a.train {
-        Some(p) => train_matrix(model, &a.input.read(p)?),
-        None => model.seen.clone(),
-    };
-    if tm.unknown_users > 0 {
+    if r.unknown_users > 0 {
         eprintln!(
             "{} test user(s) ({} pair(s)) are unknown to the model and are not evaluated",
-            tm.unknown_users, tm.unknown_user_pairs
+            r.unknown_users, r.unknown_user_pairs
         );
     }
-    if tm.unknown_item_pairs > 0 {
+    if r.unknown_item_pairs > 0 {
         eprintln!(
             "{} test pair(s) name {} item(s) unknown to the model: they count as relevant but can \
              never be recommended (as in implicit)",
-            tm.unknown_item_pairs, tm.test_only_items
+            r.unknown_item_pairs, r.test_only_items
         );
     }
-    let r = ranking_metrics_at_k(model, &train, &tm.csr, a.k);
     print_ranking(&r, a.json);
     Ok(())
 }

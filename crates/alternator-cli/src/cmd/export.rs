@@ -13,8 +13,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use alternator::IdMap;
-use alternator::model::Factors;
+use alternator::{Factors, IdMap};
 use clap::ValueEnum;
 use serde_json::json;
 
@@ -119,17 +118,17 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
     let mut written = Vec::new();
     let p = a.out.join(format!("user_factors.{ext}"));
-    write_factors(&p, &model.users, &model.user_factors, a.format)?;
+    write_factors(&p, model.users(), model.user_factors(), a.format)?;
     written.push(p);
     let p = a.out.join(format!("item_factors.{ext}"));
-    write_factors(&p, &model.items, &model.item_factors, a.format)?;
+    write_factors(&p, model.items(), model.item_factors(), a.format)?;
     written.push(p);
-    if let Some(b) = &model.biases {
+    if let Some(b) = model.biases() {
         let p = a.out.join(format!("user_biases.{ext}"));
-        write_biases(&p, &model.users, &b.user, a.format)?;
+        write_biases(&p, model.users(), &b.user, a.format)?;
         written.push(p);
         let p = a.out.join(format!("item_biases.{ext}"));
-        write_biases(&p, &model.items, &b.item, a.format)?;
+        write_biases(&p, model.items(), &b.item, a.format)?;
         written.push(p);
         let p = a.out.join("global_mean.txt");
         std::fs::write(&p, format!("{}\n", b.global)).map_err(|e| alternator::Error::io(&p, e))?;
@@ -137,8 +136,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     eprintln!(
         "exported {} users and {} items (rank {}) to {}",
-        model.users.len(),
-        model.items.len(),
+        model.users().len(),
+        model.items().len(),
         model.rank(),
         written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
     );

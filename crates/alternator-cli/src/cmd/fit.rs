@@ -3,8 +3,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use alternator::als::{IterationReport, train_model};
-use alternator::params::AlsParams;
+use alternator::{Als, IterationReport};
 
 use crate::common::{self, ConfidenceArg, InputArgs, SolverArg};
 
@@ -17,18 +16,21 @@ pub struct Args {
     /// Where to write the model
     #[arg(long)]
     pub model: PathBuf,
-    /// Number of latent factors (Spark rank)
-    #[arg(long, default_value_t = 10)]
-    pub rank: usize,
-    /// Number of iterations (Spark maxIter)
-    #[arg(long, default_value_t = 10)]
-    pub max_iter: usize,
-    /// Regularization λ (Spark regParam); explicit and --confidence spark scale it per row by
-    /// the number of ratings (ALS-WR)
-    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
-    pub reg_param: f32,
+    /// Number of latent factors (Spark rank, implicit factors) [default: 10 (Spark); 100 with
+    /// --implicit-prefs (implicit), 10 with --confidence spark]
+    #[arg(long)]
+    pub rank: Option<usize>,
+    /// Number of iterations (Spark maxIter, implicit iterations) [default: 10; 15 with
+    /// --implicit-prefs, 10 with --confidence spark]
+    #[arg(long)]
+    pub max_iter: Option<usize>,
+    /// Regularization λ (Spark regParam, implicit regularization); explicit and --confidence
+    /// spark scale it per row by the number of ratings (ALS-WR) [default: 0.1; 0.01 with
+    /// --implicit-prefs, 0.1 with --confidence spark]
+    #[arg(long, allow_negative_numbers = true)]
+    pub reg_param: Option<f32>,
     /// Seed of the factor initialisation
-    #[arg(long, default_value_t = AlsParams::default().seed)]
+    #[arg(long, default_value_t = alternator::AlsParams::default().seed)]
     pub seed: u64,
     /// Constrain factors to be non-negative (Spark nonnegative)
     #[arg(long)]
@@ -51,9 +53,10 @@ pub struct Args {
     /// Implicit confidence convention: `implicit` (c = α·r) or `spark` (c = 1 + α·r, λ·n)
     #[arg(long, value_enum, default_value_t = ConfidenceArg::Implicit)]
     pub confidence: ConfidenceArg,
-    /// Implicit solver: conjugate gradient or exact Cholesky
-    #[arg(long, value_enum, default_value_t = SolverArg::Cg)]
-    pub solver: SolverArg,
+    /// Implicit solver: conjugate gradient or exact Cholesky (explicit ratings are always
+    /// solved exactly) [default: cg]
+    #[arg(long, value_enum)]
+    pub solver: Option<SolverArg>,
     /// Conjugate-gradient steps per row and half-iteration
     #[arg(long, default_value_t = 3)]
     pub cg_steps: usize,
@@ -72,40 +75,50 @@ pub struct Args {
 }
 
 impl Args {
-    /// The library's hyper-parameters from the flags.
-    pub fn params(&self) -> AlsParams {
-        AlsParams {
-            rank: self.rank,
-            max_iter: self.max_iter,
-            reg_param: self.reg_param,
-            seed: self.seed,
-            nonnegative: self.nonnegative,
-            implicit_prefs: self.implicit_prefs,
-            alpha: self.alpha,
-            confidence: self.confidence.into(),
-            solver: self.solver.for_data(self.implicit_prefs),
-            cg_steps: self.cg_steps,
-            biases: self.biases,
-            compute_loss: self.loss || (self.verbose && self.implicit_prefs),
+    /// The library's estimator from the flags (its defaults for what is not given).
+    pub fn als<'a>(&self) -> Als<'a> {
+        let mut als = if self.implicit_prefs { Als::implicit() } else { Als::explicit() };
+        als = als
+            .seed(self.seed)
+            .nonnegative(self.nonnegative)
+            .alpha(self.alpha)
+            .confidence(self.confidence.into())
+            .cg_steps(self.cg_steps)
+            .biases(self.biases)
+            .clip_predictions(self.clip_predictions)
+            .compute_loss(self.loss || (self.verbose && self.implicit_prefs));
+        if let Some(r) = self.rank {
+            als = als.rank(r);
         }
+        if let Some(m) = self.max_iter {
+            als = als.max_iter(m);
+        }
+        if let Some(r) = self.reg_param {
+            als = als.reg_param(r);
+        }
+        if let Some(s) = self.solver {
+            als = als.solver(s.into());
+        }
+        if let Some(d) = self.input.duplicates() {
+            als = als.duplicates(d);
+        }
+        als
     }
 }
 
 /// Runs the verb.
 pub fn run(a: Args) -> anyhow::Result<()> {
-    let params = a.params();
-    params.validate()?;
+    let params = a.als().params()?;
     common::init_threads(a.threads)?;
     let start = Instant::now();
     // Training never uses times: a timestamp column is read only when --time-col names it.
-    let data = a.input.read_with(&a.train, |o| o.ignore_times = true)?;
+    let data = a.input.read_with(&a.train, |r| _ = r.ignore_times(true))?;
     let read_seconds = start.elapsed().as_secs_f64();
-    let dup = a.input.duplicates(a.implicit_prefs);
 
     let pb = common::progress(params.max_iter as u64, "iterations");
     let verbose = a.verbose;
     let implicit = a.implicit_prefs;
-    let mut on_iter = |r: &IterationReport| {
+    let on_iter = |r: &IterationReport| {
         pb.inc(1);
         if verbose {
             let what = if implicit { "loss" } else { "train RMSE" };
@@ -115,26 +128,27 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             });
         }
     };
-    let model = train_model(&data, dup, &params, a.clip_predictions, &mut on_iter)?;
+    let model = a.als().on_iteration(on_iter).fit(&data)?;
     pb.finish_and_clear();
-    alternator::modelfile::save(&model, &a.model)?;
-    let final_loss = model.summary.history.last().copied();
+    model.save(&a.model)?;
+    let summary = model.summary();
+    let final_loss = summary.history.last().copied();
     if a.json {
         let out = serde_json::json!({
             "model": a.model.display().to_string(),
             "train": a.train.display().to_string(),
-            "users": model.users.len(),
-            "items": model.items.len(),
-            "interactions": model.summary.interactions,
-            "stored_entries": model.seen.nnz(),
+            "users": model.users().len(),
+            "items": model.items().len(),
+            "interactions": summary.interactions,
+            "stored_entries": model.training_matrix().nnz(),
             "rank": params.rank,
             "iterations": params.max_iter,
             "implicit_prefs": params.implicit_prefs,
             "read_seconds": read_seconds,
-            "fit_seconds": model.summary.fit_seconds,
+            "fit_seconds": summary.fit_seconds,
             "final_loss": final_loss,
             "loss_kind": if implicit { "loss" } else { "train_rmse" },
-            "history": model.summary.history,
+            "history": summary.history,
             "params": params,
         });
         println!("{out}");
@@ -147,11 +161,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         eprintln!(
             "{}: {} users, {} items, {} interactions; {} iterations in {:.3}s{loss}",
             a.model.display(),
-            model.users.len(),
-            model.items.len(),
-            model.summary.interactions,
+            model.users().len(),
+            model.items().len(),
+            summary.interactions,
             params.max_iter,
-            model.summary.fit_seconds,
+            summary.fit_seconds,
         );
     }
     Ok(())

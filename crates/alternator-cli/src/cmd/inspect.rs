@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use alternator::stats::{Quantiles, summarize};
+use crate::stats::{Quantiles, summarize};
 
 use crate::common::InputArgs;
 

@@ -5,14 +5,14 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use alternator::data::Column;
 use alternator::meta::{MetaOptions, Metadata, read_metadata};
-use alternator::recommend::{self, IndexSet, Recommendations, read_id_list};
-use alternator::{IdMap, Model};
+use alternator::recommend::{IndexSet, ScoredIndices};
+use alternator::{Column, IdKind, Model};
 use anyhow::Context;
 use serde_json::json;
 
 use crate::common::{self, usage};
+use crate::idfile::read_ids;
 
 /// Item metadata flags shared by `recommend`, `recommend-users` and `similar`.
 #[derive(Debug, Clone, clap::Args)]
@@ -114,9 +114,9 @@ impl OutputArgs {
         target: &str,
         n: usize,
         rank: impl FnOnce(
-            &mut dyn FnMut(u32, Recommendations) -> alternator::Result<()>,
+            &mut dyn FnMut(u32, ScoredIndices) -> alternator::Result<()>,
         ) -> alternator::Result<()>,
-        mut write: impl FnMut(&mut dyn Write, u32, &Recommendations) -> std::io::Result<()>,
+        mut write: impl FnMut(&mut dyn Write, u32, &ScoredIndices) -> std::io::Result<()>,
     ) -> anyhow::Result<()> {
         let mut w = self.open()?;
         if let Some(h) = header {
@@ -162,11 +162,9 @@ pub enum Format {
     Json,
 }
 
-/// Loads a model file, checking it is internally consistent.
+/// Loads a model file (checked as it loads).
 pub fn load_model(path: &Path) -> anyhow::Result<Model> {
-    let m = alternator::modelfile::load(path)?;
-    recommend::check_model(&m)?;
-    Ok(m)
+    Ok(Model::load(path)?)
 }
 
 /// An f32 as a JSON number with its shortest decimal (`0.1`, not `0.10000000149011612`);
@@ -188,61 +186,50 @@ pub fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Maps the ids of `list` to indices of `ids`; the unknown ones come back apart.
-fn lookup<'a>(list: &'a [String], ids: &IdMap) -> (Vec<u32>, Vec<&'a str>) {
-    let mut known = Vec::with_capacity(list.len());
-    let mut unknown = Vec::new();
-    for id in list {
-        match ids.get(id) {
-            Some(i) => known.push(i),
-            None => unknown.push(id.as_str()),
-        }
-    }
-    (known, unknown)
-}
-
 /// The first five of `ids`, comma separated.
-fn first_five(ids: &[&str]) -> String {
-    ids.iter().take(5).copied().collect::<Vec<_>>().join(", ")
+fn first_five(ids: &[String]) -> String {
+    ids.iter().take(5).map(String::as_str).collect::<Vec<_>>().join(", ")
 }
 
-/// Reads an id file and maps its ids to indices of `ids`, warning about unknown ones.
-pub fn id_set(path: &Path, ids: &IdMap, what: &str) -> anyhow::Result<IndexSet> {
-    let list = read_id_list(path)?;
-    let (idx, unknown) = lookup(&list, ids);
+/// Reads an id file as a set of `kind` indices of `model`, warning about unknown ids.
+pub fn id_set(path: &Path, model: &Model, kind: IdKind) -> anyhow::Result<IndexSet> {
+    let list = read_ids(path)?;
+    let (set, unknown) = model.index_set(kind, list.iter().map(String::as_str));
     if !unknown.is_empty() {
         eprintln!(
-            "{}: {} {what} id(s) not in the model were ignored (first: {})",
+            "{}: {} {kind} id(s) not in the model were ignored (first: {})",
             path.display(),
             unknown.len(),
             first_five(&unknown)
         );
     }
-    Ok(IndexSet::from_indices(ids.len(), idx))
+    Ok(set)
 }
 
-/// The `--filter…` and `--candidates` id files, when given, as sets of indices of `ids`.
+/// The `--filter…` and `--candidates` id files, when given, as sets of `kind` indices.
 pub fn filter_sets(
     filter: Option<&Path>,
     candidates: Option<&Path>,
-    ids: &IdMap,
-    what: &str,
+    model: &Model,
+    kind: IdKind,
 ) -> anyhow::Result<(Option<IndexSet>, Option<IndexSet>)> {
-    let filter = filter.map(|p| id_set(p, ids, what)).transpose()?;
-    let candidates = candidates.map(|p| id_set(p, ids, what)).transpose()?;
+    let filter = filter.map(|p| id_set(p, model, kind)).transpose()?;
+    let candidates = candidates.map(|p| id_set(p, model, kind)).transpose()?;
     Ok((filter, candidates))
 }
 
-/// Reads the query ids of a batch (`--users FILE`, `--items FILE`): unknown ids are reported
-/// on stderr and skipped; fails with `unknown_id` of the first one when none is known.
-pub fn known_ids(
-    path: &Path,
-    ids: &IdMap,
-    kind: &str,
-    unknown_id: impl Fn(&str) -> alternator::Error,
-) -> anyhow::Result<Vec<u32>> {
-    let list = read_id_list(path)?;
-    let (known, unknown) = lookup(&list, ids);
+/// Reads the query ids of a batch (`--users FILE`, `--items FILE`) as `kind` indices: unknown
+/// ids are reported on stderr and skipped; fails with the first unknown id when none is known.
+pub fn known_ids(path: &Path, model: &Model, kind: IdKind) -> anyhow::Result<Vec<u32>> {
+    let list = read_ids(path)?;
+    let mut known = Vec::with_capacity(list.len());
+    let mut unknown = Vec::new();
+    for id in list {
+        match model.ids(kind).get(&id) {
+            Some(i) => known.push(i),
+            None => unknown.push(id),
+        }
+    }
     if !unknown.is_empty() {
         eprintln!(
             "{}: {} unknown {kind} id(s) skipped (first: {})",
@@ -252,8 +239,8 @@ pub fn known_ids(
         );
     }
     if known.is_empty() {
-        return Err(match unknown.first() {
-            Some(id) => unknown_id(id).into(),
+        return Err(match unknown.into_iter().next() {
+            Some(id) => alternator::Error::unknown(kind, id).into(),
             None => {
                 alternator::Error::Empty { path: path.into(), message: format!("no {kind} ids") }
                     .into()
@@ -264,9 +251,36 @@ pub fn known_ids(
 }
 
 /// Says on stderr when fewer than `n` `kind`s could be returned.
-pub fn note_short(list: &Recommendations, n: usize, kind: &str) {
-    if list.items.len() < n {
-        eprintln!("only {} {kind}(s) were eligible; returning {}", list.eligible, list.items.len());
+pub fn note_short(list: &List<'_>, n: usize, kind: &str) {
+    if list.rows.len() < n {
+        eprintln!("only {} {kind}(s) were eligible; returning {}", list.eligible, list.rows.len());
+    }
+}
+
+/// One ranked list to print: `(id, score)` best first, and how many were eligible.
+#[derive(Debug, Clone, Default)]
+pub struct List<'a> {
+    /// `(id, score)`, best first.
+    pub rows: Vec<(&'a str, f32)>,
+    /// How many targets could have been returned.
+    pub eligible: usize,
+}
+
+impl<'a> List<'a> {
+    /// Items of a library list.
+    pub fn items(r: &'a alternator::Ranked<alternator::Recommendation>) -> List<'a> {
+        List {
+            rows: r.results.iter().map(|x| (x.item.as_str(), x.score)).collect(),
+            eligible: r.eligible,
+        }
+    }
+
+    /// Users of a library list.
+    pub fn users(r: &'a alternator::Ranked<alternator::UserScore>) -> List<'a> {
+        List {
+            rows: r.results.iter().map(|x| (x.user.as_str(), x.score)).collect(),
+            eligible: r.eligible,
+        }
     }
 }
 
@@ -284,8 +298,7 @@ pub fn print_list(
     format: Format,
     subject: serde_json::Value,
     heading: &str,
-    ids: &alternator::IdMap,
-    list: &Recommendations,
+    list: &List<'_>,
     meta: Option<&Metadata>,
     score_name: &str,
     entity: &str,
@@ -293,11 +306,10 @@ pub fn print_list(
     match format {
         Format::Json => {
             let rows: Vec<serde_json::Value> = list
-                .items
+                .rows
                 .iter()
                 .enumerate()
-                .map(|(k, &(i, s))| {
-                    let id = ids.id(i).unwrap_or("");
+                .map(|(k, &(id, s))| {
                     let mut v = json!({"rank": k + 1});
                     v[entity] = json!(id);
                     v[score_name] = num(s);
@@ -319,8 +331,7 @@ pub fn print_list(
                 write!(w, ",title,genres")?;
             }
             writeln!(w)?;
-            for (k, &(i, s)) in list.items.iter().enumerate() {
-                let id = ids.id(i).unwrap_or("");
+            for (k, &(id, s)) in list.rows.iter().enumerate() {
                 write!(w, "{},{},{}", k + 1, csv_field(id), s)?;
                 if meta.is_some() {
                     let (t, g) = title_of(meta, id);
@@ -332,9 +343,9 @@ pub fn print_list(
         Format::Human => {
             writeln!(w, "{heading}")?;
             let idw = list
-                .items
+                .rows
                 .iter()
-                .map(|&(i, _)| ids.id(i).unwrap_or("").chars().count())
+                .map(|&(id, _)| id.chars().count())
                 .max()
                 .unwrap_or(0)
                 .max(entity.len());
@@ -343,8 +354,7 @@ pub fn print_list(
                 write!(w, "  title (genres)")?;
             }
             writeln!(w)?;
-            for (k, &(i, s)) in list.items.iter().enumerate() {
-                let id = ids.id(i).unwrap_or("");
+            for (k, &(id, s)) in list.rows.iter().enumerate() {
                 write!(w, "{:>4}  {:<idw$}  {:>10.4}", k + 1, id, s)?;
                 if let Some(m) = meta {
                     let label = m.get(id).map(|m| m.label()).unwrap_or_else(|| "?".into());

@@ -8,9 +8,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use alternator::data::Delimiter;
-use alternator::evaluate::predict_interactions;
-use alternator::modelfile;
+use alternator::{ColdStart, Delimiter, Model};
 use anyhow::Context;
 use clap::ValueEnum;
 
@@ -44,11 +42,11 @@ pub enum ColdStartArg {
     Drop,
 }
 
-impl From<ColdStartArg> for alternator::evaluate::ColdStart {
+impl From<ColdStartArg> for ColdStart {
     fn from(c: ColdStartArg) -> Self {
         match c {
-            ColdStartArg::Nan => alternator::evaluate::ColdStart::Nan,
-            ColdStartArg::Drop => alternator::evaluate::ColdStart::Drop,
+            ColdStartArg::Nan => ColdStart::Nan,
+            ColdStartArg::Drop => ColdStart::Drop,
         }
     }
 }
@@ -65,19 +63,17 @@ pub fn delimiter_bytes(d: Option<Delimiter>) -> Vec<u8> {
 
 /// Runs the verb.
 pub fn run(a: Args) -> anyhow::Result<()> {
-    let model = modelfile::load(&a.model)?;
+    let model = Model::load(&a.model)?;
     // Labels are not needed to predict: read only ids (a value column may be absent).
-    let data = a.input_args.read_with(&a.input, |o| {
-        o.keep_lines = true;
-        o.rating_col = None;
-        o.binary = false;
+    let data = a.input_args.read_with(&a.input, |r| {
+        r.keep_lines(true).no_rating_col().binary(false);
     })?;
-    let preds = predict_interactions(&model, &data);
-    let Some(lines) = &data.lines else {
+    let preds = model.predict_all(&data);
+    let Some(lines) = data.lines() else {
         anyhow::bail!("internal error: line numbers were not kept");
     };
     let bytes = std::fs::read(&a.input).with_context(|| format!("{}", a.input.display()))?;
-    let delim = delimiter_bytes(data.delimiter);
+    let delim = delimiter_bytes(data.delimiter());
     let to_stdout = a.out.as_os_str() == "-";
     let mut out: Box<dyn Write> = if to_stdout {
         Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
@@ -87,7 +83,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
     let out_path: &Path = if to_stdout { Path::new("<stdout>") } else { &a.out };
     let werr = |e: std::io::Error| alternator::Error::io(out_path, e);
-    let mut header_pending = data.header.is_some();
+    let mut header_pending = data.header().is_some();
     let (mut next, mut dropped, mut written, mut unknown) = (0usize, 0usize, 0usize, 0usize);
     let mut buf = Vec::with_capacity(256);
     for (k, raw) in bytes.split(|&b| b == b'\n').enumerate() {

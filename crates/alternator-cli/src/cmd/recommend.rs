@@ -9,18 +9,17 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use alternator::Model;
-use alternator::data::{Delimiter, detect_delimiter, split_fields};
 use alternator::meta::Metadata;
-use alternator::recommend::{self, RecommendOptions};
+use alternator::{IdKind, Model, NewUser, RecommendOptions};
 use clap::ValueEnum;
 use serde_json::json;
 
 use super::output::{
-    MetaArgs, OutputArgs, csv_field, filter_sets, known_ids, load_model, note_short, num,
+    List, MetaArgs, OutputArgs, csv_field, filter_sets, known_ids, load_model, note_short, num,
     print_list,
 };
 use crate::common::{self, usage};
+use crate::idfile;
 
 /// Flags of `alternator recommend`.
 #[derive(Debug, clap::Args)]
@@ -77,84 +76,46 @@ pub enum Fallback {
     Popular,
 }
 
-/// Reads `--liked-file`: `ID` or `ID<sep>value` per line.
-fn read_liked_file(
-    model: &Model,
-    path: &Path,
-    default: f32,
-    out: &mut Vec<(u32, f32)>,
-    unknown: &mut Vec<String>,
-) -> anyhow::Result<()> {
-    let text = std::fs::read(path).map_err(|e| alternator::Error::io(path, e))?;
-    let text: String = match String::from_utf8(text) {
-        Ok(s) => s,
-        Err(e) => e.into_bytes().iter().map(|&c| c as char).collect(),
-    };
-    let mut delim: Option<Delimiter> = None;
-    for (k, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
+/// Adds `--liked` specs to `who`: each spec is a comma-separated list of `ID` or `ID:value`
+/// tokens. An id the model knows verbatim wins over splitting at the last `:` (so ids holding
+/// `:` work); a value that is not a finite number is an error.
+fn add_liked_specs(model: &Model, specs: &[String], who: &mut NewUser) -> anyhow::Result<()> {
+    for tok in specs.iter().flat_map(|s| s.split(',')).map(str::trim) {
+        if tok.is_empty() {
             continue;
         }
-        let d = *delim.get_or_insert_with(|| detect_delimiter(line));
-        let fields = split_fields(line, d);
-        let Some(id) = fields.first().map(|f| f.trim()) else { continue };
-        let value = match fields.get(1).map(|f| f.trim()) {
-            None | Some("") => default,
-            Some(v) => match v.parse::<f32>() {
-                Ok(x) if x.is_finite() => x,
-                _ if k == 0 => continue, // a header line
-                _ => {
-                    return Err(alternator::Error::Parse {
-                        path: path.into(),
-                        line: k as u64 + 1,
-                        column: Some("1".into()),
-                        message: format!("{v:?} is not a finite number"),
-                    }
-                    .into());
-                }
-            },
-        };
-        match model.items.get(id) {
-            Some(i) => out.push((i, value)),
-            None if k == 0 && fields.len() > 1 => {} // a header line
-            None => unknown.push(id.to_string()),
+        if model.items().get(tok).is_some() {
+            who.like(tok);
+            continue;
         }
+        let Some((id, v)) = tok.rsplit_once(':') else {
+            who.like(tok);
+            continue;
+        };
+        let Some(value) = v.trim().parse::<f32>().ok().filter(|x| x.is_finite()) else {
+            return usage(format!("--liked {tok:?}: the value after ':' must be a finite number"));
+        };
+        who.rate(id.trim(), value);
     }
     Ok(())
 }
 
-/// Resolves `--liked-title` values to item indices by fuzzy title search.
-fn resolve_titles(
-    model: &Model,
-    meta: Option<&Metadata>,
-    titles: &[String],
-    all: bool,
-    default: f32,
-    out: &mut Vec<(u32, f32)>,
-) -> anyhow::Result<()> {
-    if titles.is_empty() {
-        return Ok(());
-    }
-    let Some(meta) = meta else {
-        return usage("--liked-title needs --items-meta FILE (the titles to search)");
-    };
-    for title in titles {
-        let r = recommend::match_liked_title(model, meta, title, all)?;
-        let names: Vec<&str> = r
-            .candidates
-            .iter()
-            .filter_map(|&k| meta.items.get(k))
-            .map(|m| m.title.as_str())
-            .collect();
+/// Reports on stderr how the new user's items and titles were resolved.
+fn report_fold_in(folded: &alternator::recommend::FoldedUser, meta: Option<&Metadata>) {
+    for t in &folded.titles {
+        let names: Vec<&str> = t.candidates.iter().map(|c| c.1.as_str()).collect();
         eprintln!("Found possible matches: {}", names.join(", "));
-        for &i in &r.used {
-            let id = model.items.id(i).unwrap_or("");
-            eprintln!("using {} (item {id})", meta.title(id).unwrap_or(id));
-            out.push((i, default));
+        for id in &t.used {
+            eprintln!("using {} (item {id})", meta.and_then(|m| m.title(id)).unwrap_or(id));
         }
     }
-    Ok(())
+    if !folded.ignored.is_empty() {
+        eprintln!(
+            "ignored {} liked item id(s) not in the model: {}",
+            folded.ignored.len(),
+            folded.ignored.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
 }
 
 /// Runs the verb.
@@ -184,7 +145,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let model = load_model(&a.model)?;
     let meta = a.meta.load()?;
     let (filter, candidates) =
-        filter_sets(a.filter_items.as_deref(), a.candidates.as_deref(), &model.items, "item")?;
+        filter_sets(a.filter_items.as_deref(), a.candidates.as_deref(), &model, IdKind::Item)?;
     let opts = RecommendOptions {
         n: a.n,
         include_seen: a.include_seen,
@@ -197,71 +158,63 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
 
     let mut w = a.output.open()?;
-    let (list, subject, heading) = if let Some(user) = &a.user {
-        match model.users.get(user) {
-            Some(u) => {
-                let list = recommend::recommend_user(&model, u, &opts)?;
-                (list, json!({"user": user}), format!("top {} items for user {user}", a.n))
+    let (ranked, subject, heading) = if let Some(user) = &a.user {
+        match model.recommend_with(user, &opts) {
+            Ok(list) => (list, json!({"user": user}), format!("top {} items for user {user}", a.n)),
+            Err(alternator::Error::UnknownId { kind: IdKind::User, .. })
+                if matches!(a.fallback, Some(Fallback::Popular)) =>
+            {
+                eprintln!("user {user:?} is not in the model: recommending the most popular items");
+                (
+                    model.popular_items(&opts)?,
+                    json!({"user": user, "fallback": "popular"}),
+                    format!("top {} popular items (user {user} is unknown)", a.n),
+                )
             }
-            None => match a.fallback {
-                Some(Fallback::Popular) => {
-                    eprintln!(
-                        "user {user:?} is not in the model: recommending the most popular items"
-                    );
-                    let list = recommend::popular_items(&model, &opts)?;
-                    (
-                        list,
-                        json!({"user": user, "fallback": "popular"}),
-                        format!("top {} popular items (user {user} is unknown)", a.n),
-                    )
-                }
-                None => return Err(recommend::unknown_user(user).into()),
-            },
+            Err(e @ alternator::Error::UnknownId { kind: IdKind::User, .. }) => {
+                return Err(common::with_hint(e, common::UNKNOWN_USER_HINT));
+            }
+            Err(e) => return Err(e.into()),
         }
     } else {
-        let default = recommend::default_liked_value(&model);
-        let recommend::Liked { items: mut liked, mut unknown } =
-            recommend::parse_liked(&model, &a.liked, default)?;
+        if !a.liked_title.is_empty() && meta.is_none() {
+            return usage("--liked-title needs --items-meta FILE (the titles to search)");
+        }
+        let mut who = NewUser::new();
+        add_liked_specs(&model, &a.liked, &mut who)?;
         if let Some(p) = &a.liked_file {
-            read_liked_file(&model, p, default, &mut liked, &mut unknown)?;
-        }
-        resolve_titles(&model, meta.as_ref(), &a.liked_title, a.all_matches, default, &mut liked)?;
-        if !unknown.is_empty() {
-            eprintln!(
-                "ignored {} liked item id(s) not in the model: {}",
-                unknown.len(),
-                unknown.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
-            );
-        }
-        if liked.is_empty() {
-            return Err(alternator::Error::UnknownId {
-                kind: "item",
-                id: unknown.first().cloned().unwrap_or_default(),
-                hint: "none of the liked items is known to the model; give item ids from the training data".into(),
-            }
-            .into());
-        }
-        let list = recommend::recommend_for_liked(&model, &liked, &opts)?;
-        let mut liked_idx: Vec<u32> = Vec::with_capacity(liked.len());
-        for &(i, _) in &liked {
-            if !liked_idx.contains(&i) {
-                liked_idx.push(i);
+            let known = |id: &str| model.items().get(id).is_some();
+            for (id, value) in idfile::read_liked(p, known)? {
+                match value {
+                    Some(v) => who.rate(id, v),
+                    None => who.like(id),
+                };
             }
         }
-        let liked_ids: Vec<&str> = liked_idx.iter().filter_map(|&i| model.items.id(i)).collect();
-        (
-            list,
-            json!({"user": null, "liked": liked_ids}),
-            format!("top {} items for a new user who liked {} item(s)", a.n, liked_ids.len()),
-        )
+        for t in &a.liked_title {
+            who.like_title(t.as_str());
+        }
+        who.all_matches(a.all_matches);
+        let folded = match model.fold_in(&who, meta.as_ref()) {
+            Ok(f) => f,
+            Err(e @ alternator::Error::NoKnownItems { .. }) => {
+                return Err(common::with_hint(e, "give item ids from the training data"));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        report_fold_in(&folded, meta.as_ref());
+        let list = model.recommend_folded(&folded, &opts)?;
+        let heading =
+            format!("top {} items for a new user who liked {} item(s)", a.n, folded.liked.len());
+        (list, json!({"user": null, "liked": folded.liked}), heading)
     };
+    let list = List::items(&ranked);
     note_short(&list, a.n, "item");
     print_list(
         &mut *w,
         a.output.format(),
         subject,
         &heading,
-        &model.items,
         &list,
         meta.as_ref(),
         "score",
@@ -279,35 +232,32 @@ fn run_batch(
     opts: &RecommendOptions<'_>,
 ) -> anyhow::Result<()> {
     let users: Vec<u32> = if a.all_users {
-        (0..model.users.len() as u32).collect()
+        (0..model.users().len() as u32).collect()
     } else {
         let path = a.users.as_deref().unwrap_or(Path::new(""));
-        known_ids(path, &model.users, "user", recommend::unknown_user)?
+        known_ids(path, model, IdKind::User)?
     };
     let header = (!a.output.json)
         .then(|| format!("user,rank,item,score{}", if meta.is_some() { ",title" } else { "" }));
     let mut line = String::new();
     // Every item's CSV field, quoted once rather than once per line.
-    let item_fields: Vec<std::borrow::Cow<'_, str>> = if a.output.json {
-        Vec::new()
-    } else {
-        (0..model.items.len() as u32).map(|i| csv_field(model.items.id(i).unwrap_or(""))).collect()
-    };
+    let item_fields: Vec<std::borrow::Cow<'_, str>> =
+        if a.output.json { Vec::new() } else { model.items().ids().map(csv_field).collect() };
     a.output.stream(
         header,
         users.len(),
         "user",
         "item",
         opts.n,
-        |sink| recommend::recommend_batch(model, &users, opts, sink),
+        |sink| model.recommend_batch(&users, opts, sink),
         |w, u, list| {
-            let uid = model.users.id(u).unwrap_or("");
+            let uid = model.id_at(IdKind::User, u);
             if a.output.json {
                 let rows: Vec<serde_json::Value> = list
                     .items
                     .iter()
                     .map(|&(i, s)| {
-                        let id = model.items.id(i).unwrap_or("");
+                        let id = model.id_at(IdKind::Item, i);
                         match meta.and_then(|m| m.title(id)) {
                             Some(t) => json!({"item": id, "score": num(s), "title": t}),
                             None => json!({"item": id, "score": num(s)}),
@@ -330,7 +280,7 @@ fn run_batch(
                     line.push(',');
                     let _ = write!(line, "{s}");
                     if let Some(m) = meta {
-                        let id = model.items.id(i).unwrap_or("");
+                        let id = model.id_at(IdKind::Item, i);
                         let _ = write!(line, ",{}", csv_field(m.title(id).unwrap_or("")));
                     }
                     line.push('\n');

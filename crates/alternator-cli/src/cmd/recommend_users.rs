@@ -9,11 +9,11 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use alternator::recommend::{self, RecommendOptions};
+use alternator::{IdKind, RecommendOptions};
 use serde_json::json;
 
 use super::output::{
-    MetaArgs, OutputArgs, csv_field, filter_sets, known_ids, load_model, note_short, num,
+    List, MetaArgs, OutputArgs, csv_field, filter_sets, known_ids, load_model, note_short, num,
     print_list,
 };
 use crate::common::{self, usage};
@@ -66,7 +66,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let model = load_model(&a.model)?;
     let meta = a.meta.load()?;
     let (filter, candidates) =
-        filter_sets(a.filter_users.as_deref(), a.candidates.as_deref(), &model.users, "user")?;
+        filter_sets(a.filter_users.as_deref(), a.candidates.as_deref(), &model, IdKind::User)?;
     let opts = RecommendOptions {
         n: a.n,
         include_seen: a.include_seen,
@@ -74,13 +74,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         candidates: candidates.as_ref(),
     };
     let items: Vec<u32> = if let Some(id) = &a.item {
-        let i = model.items.get(id).ok_or_else(|| recommend::unknown_item(id))?;
-        let mut list = None;
-        recommend::recommend_users_batch(&model, &[i], &opts, |_, r| {
-            list = Some(r);
-            Ok(())
-        })?;
-        let Some(list) = list else { anyhow::bail!("internal error: no result for item {id}") };
+        let ranked = model.recommend_users_with(id, &opts)?;
+        let list = List::users(&ranked);
         note_short(&list, a.n, "user");
         let mut subject = json!({"item": id});
         let mut heading = format!("top {} users for item {id}", a.n);
@@ -90,14 +85,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         let mut w = a.output.open()?;
         let format = a.output.format();
-        print_list(&mut *w, format, subject, &heading, &model.users, &list, None, "score", "user")?;
+        print_list(&mut *w, format, subject, &heading, &list, None, "score", "user")?;
         w.flush()?;
         return Ok(());
     } else if a.all_items {
-        (0..model.items.len() as u32).collect()
+        (0..model.items().len() as u32).collect()
     } else {
         let path = a.items.as_deref().unwrap_or(Path::new(""));
-        known_ids(path, &model.items, "item", recommend::unknown_item)?
+        known_ids(path, &model, IdKind::Item)?
     };
 
     let meta = meta.as_ref();
@@ -110,17 +105,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         "item",
         "user",
         opts.n,
-        |sink| recommend::recommend_users_batch(&model, &items, &opts, sink),
+        |sink| model.recommend_users_batch(&items, &opts, sink),
         |w, i, list| {
-            let iid = model.items.id(i).unwrap_or("");
+            let iid = model.id_at(IdKind::Item, i);
             let title = meta.and_then(|m| m.title(iid));
             if a.output.json {
                 let rows: Vec<serde_json::Value> = list
                     .items
                     .iter()
-                    .map(
-                        |&(u, s)| json!({"user": model.users.id(u).unwrap_or(""), "score": num(s)}),
-                    )
+                    .map(|&(u, s)| json!({"user": model.id_at(IdKind::User, u), "score": num(s)}))
                     .collect();
                 let mut doc = json!({"item": iid, "users": rows});
                 if let Some(t) = title {
@@ -133,7 +126,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 let iid = csv_field(iid);
                 let title = title.map(csv_field);
                 for (k, &(u, s)) in list.items.iter().enumerate() {
-                    let uid = model.users.id(u).unwrap_or("");
+                    let uid = model.id_at(IdKind::User, u);
                     let _ = write!(line, "{iid},{},{},{s}", k + 1, csv_field(uid));
                     if let Some(t) = &title {
                         let _ = write!(line, ",{t}");

@@ -105,8 +105,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         eprintln!(
             "serving {} ({} users, {} items, rank {}, checksum {}){}",
             a.model.display(),
-            m.model.users.len(),
-            m.model.items.len(),
+            m.model.users().len(),
+            m.model.items().len(),
             m.model.rank(),
             m.checksum_hex(),
             if a.admin_token.is_some() { "; admin reload enabled" } else { "" }

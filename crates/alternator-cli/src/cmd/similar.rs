@@ -5,10 +5,10 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use alternator::recommend::{self, Entity, RecommendOptions};
+use alternator::{IdKind, RecommendOptions};
 use serde_json::json;
 
-use super::output::{MetaArgs, OutputArgs, filter_sets, load_model, note_short, print_list};
+use super::output::{List, MetaArgs, OutputArgs, filter_sets, load_model, note_short, print_list};
 use crate::common::{self, usage};
 
 /// Flags of `alternator similar`.
@@ -44,9 +44,9 @@ pub struct Args {
 
 /// Runs the verb.
 pub fn run(a: Args) -> anyhow::Result<()> {
-    let (entity, id) = match (&a.item, &a.user) {
-        (Some(i), None) => (Entity::Item, i),
-        (None, Some(u)) => (Entity::User, u),
+    let (kind, id) = match (&a.item, &a.user) {
+        (Some(i), None) => (IdKind::Item, i),
+        (None, Some(u)) => (IdKind::User, u),
         (None, None) => return usage("say what to compare: --item ID or --user ID"),
         (Some(_), Some(_)) => return usage("--item and --user are alternatives; give one"),
     };
@@ -56,34 +56,29 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     common::init_threads(a.output.threads)?;
     let model = load_model(&a.model)?;
     let meta = a.meta.load()?;
-    let (ids, kind) = match entity {
-        Entity::Item => (&model.items, "item"),
-        Entity::User => (&model.users, "user"),
-    };
-    let index = match (ids.get(id), entity) {
-        (Some(i), _) => i,
-        (None, Entity::Item) => return Err(recommend::unknown_item(id).into()),
-        (None, Entity::User) => {
-            return Err(alternator::Error::UnknownId {
-                kind: "user",
-                id: id.clone(),
-                hint: "the model has no factors for this user (not in the training data)".into(),
-            }
-            .into());
-        }
-    };
     let (filter, candidates) =
-        filter_sets(a.filter.as_deref(), a.candidates.as_deref(), ids, kind)?;
+        filter_sets(a.filter.as_deref(), a.candidates.as_deref(), &model, kind)?;
     let opts = RecommendOptions {
         n: a.n,
         include_seen: true,
         filter: filter.as_ref(),
         candidates: candidates.as_ref(),
     };
-    let list = recommend::similar(&model, entity, index, a.include_self, &opts)?;
+    let (items, users);
+    let list = match kind {
+        IdKind::Item => {
+            items = model.similar_items_with(id, &opts, a.include_self)?;
+            List::items(&items)
+        }
+        IdKind::User => {
+            users = model.similar_users_with(id, &opts, a.include_self)?;
+            List::users(&users)
+        }
+    };
+    let kind = kind.as_str();
     note_short(&list, a.n, kind);
     // Titles apply to items only.
-    let meta = if entity == Entity::Item { meta.as_ref() } else { None };
+    let meta = if kind == "item" { meta.as_ref() } else { None };
     let mut subject = json!({});
     subject[kind] = json!(id);
     let mut heading = format!("{} {kind}s most similar to {kind} {id}", a.n);
@@ -92,17 +87,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         heading = format!("{} items most similar to item {id}: {}", a.n, m.label());
     }
     let mut w = a.output.open()?;
-    print_list(
-        &mut *w,
-        a.output.format(),
-        subject,
-        &heading,
-        ids,
-        &list,
-        meta,
-        "similarity",
-        kind,
-    )?;
+    print_list(&mut *w, a.output.format(), subject, &heading, &list, meta, "similarity", kind)?;
     w.flush()?;
     Ok(())
 }

@@ -64,20 +64,20 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         StrategyArg::LeaveKOut => Strategy::LeaveKOut { k: a.k },
         StrategyArg::ByTime => Strategy::ByTime { test_fraction: a.test_fraction },
     };
-    let data = a.input_args.read_with(&a.input, |o| o.keep_lines = true)?;
+    let data = a.input_args.read_with(&a.input, |r| _ = r.keep_lines(true))?;
     let (mask, counts) = split_mask(&data, &strategy, a.seed)?;
     write_split(&a.input, &data, &mask, &a.out_train, &a.out_test)?;
     let eligible = match a.strategy {
         StrategyArg::LeaveKOut => format!(
             "{} of {} users eligible (more than {} interactions)",
             counts.eligible_users,
-            data.users.len(),
+            data.users().len(),
             a.k + 1
         ),
         _ => format!(
             "{} of {} users have test interactions",
             counts.eligible_users,
-            data.users.len()
+            data.users().len()
         ),
     };
     eprintln!(

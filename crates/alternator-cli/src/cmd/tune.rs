@@ -6,9 +6,8 @@ mod plot;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use alternator::als::train_model;
-use alternator::params::AlsParams;
 use alternator::tune::{Grid, Metric, TuneOptions, TuneReport, Validation, als_trainer, tune};
+use alternator::{Als, AlsParams};
 use anyhow::Context;
 
 use crate::common::{self, ConfidenceArg, InputArgs, SolverArg};
@@ -28,17 +27,19 @@ pub struct Args {
     /// Validate on a random fraction of the training interactions (TrainValidationSplit)
     #[arg(long)]
     pub validation_fraction: Option<f64>,
-    /// Ranks to try, comma-separated
-    #[arg(long, value_delimiter = ',', default_value = "10")]
+    /// Ranks to try, comma-separated [default: fit's: 10, or 100 with --implicit-prefs]
+    #[arg(long, value_delimiter = ',')]
     pub rank: Vec<usize>,
-    /// Regularizations λ to try, comma-separated
-    #[arg(long, value_delimiter = ',', default_value = "0.1", allow_negative_numbers = true)]
+    /// Regularizations λ to try, comma-separated [default: fit's: 0.1, or 0.01 with
+    /// --implicit-prefs]
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     pub reg_param: Vec<f32>,
     /// Confidence scales α to try (implicit feedback), comma-separated
     #[arg(long, value_delimiter = ',', default_value = "1.0", allow_negative_numbers = true)]
     pub alpha: Vec<f32>,
-    /// Iteration counts to try, comma-separated
-    #[arg(long, value_delimiter = ',', default_value = "10")]
+    /// Iteration counts to try, comma-separated [default: fit's: 10, or 15 with
+    /// --implicit-prefs]
+    #[arg(long, value_delimiter = ',')]
     pub max_iter: Vec<usize>,
     /// Bias settings to try: true, false or true,false (explicit only)
     #[arg(long, value_delimiter = ',', default_value = "false", action = clap::ArgAction::Set)]
@@ -77,9 +78,9 @@ pub struct Args {
     /// Implicit confidence convention
     #[arg(long, value_enum, default_value_t = ConfidenceArg::Implicit)]
     pub confidence: ConfidenceArg,
-    /// Implicit solver
-    #[arg(long, value_enum, default_value_t = SolverArg::Cg)]
-    pub solver: SolverArg,
+    /// Implicit solver [default: cg]
+    #[arg(long, value_enum)]
+    pub solver: Option<SolverArg>,
     /// Conjugate-gradient steps per row and half-iteration
     #[arg(long, default_value_t = 3)]
     pub cg_steps: usize,
@@ -95,17 +96,29 @@ pub struct Args {
 }
 
 impl Args {
-    fn base_params(&self) -> AlsParams {
-        AlsParams {
-            seed: self.seed,
-            nonnegative: self.nonnegative,
-            implicit_prefs: self.implicit_prefs,
-            confidence: self.confidence.into(),
-            solver: self.solver.for_data(self.implicit_prefs),
-            cg_steps: self.cg_steps,
-            ..AlsParams::default()
+    /// The estimator every configuration starts from: the kind's defaults, with the flags
+    /// that are not searched.
+    fn base(&self) -> Als<'static> {
+        let mut als = if self.implicit_prefs { Als::implicit() } else { Als::explicit() };
+        als = als
+            .seed(self.seed)
+            .nonnegative(self.nonnegative)
+            .confidence(self.confidence.into())
+            .cg_steps(self.cg_steps)
+            .clip_predictions(self.clip_predictions);
+        if let Some(s) = self.solver {
+            als = als.solver(s.into());
         }
+        if let Some(d) = self.input.duplicates() {
+            als = als.duplicates(d);
+        }
+        als
     }
+}
+
+/// The listed values, or the default alone.
+fn or_default<T: Copy>(v: &[T], default: T) -> Vec<T> {
+    if v.is_empty() { vec![default] } else { v.to_vec() }
 }
 
 /// Runs the verb.
@@ -124,12 +137,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         None if a.implicit_prefs => Metric::Ndcg(10),
         None => Metric::Rmse,
     };
-    let base = a.base_params();
+    let base_als = a.base();
+    let base = base_als.params()?;
     let grid = Grid {
-        ranks: a.rank.clone(),
-        reg_params: a.reg_param.clone(),
+        ranks: or_default(&a.rank, base.rank),
+        reg_params: or_default(&a.reg_param, base.reg_param),
         alphas: a.alpha.clone(),
-        max_iters: a.max_iter.clone(),
+        max_iters: or_default(&a.max_iter, base.max_iter),
         biases: a.biases.clone(),
     };
     let configs = grid.configs(&base)?;
@@ -142,7 +156,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         (None, _, Some(f)) => Validation::Fraction(f),
         (None, k, None) => Validation::Folds(k.unwrap_or(3)),
     };
-    let dup = a.input.duplicates(a.implicit_prefs);
+    let dup = base_als.duplicates_policy();
     let opts = TuneOptions {
         metric,
         seed: a.seed,
@@ -165,7 +179,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let seconds = start.elapsed().as_secs_f64();
 
     let what = match validation {
-        Validation::Holdout(v) => format!("validation file {}", v.path.display()),
+        Validation::Holdout(v) => format!("validation file {}", v.path().display()),
         Validation::Folds(k) => format!("{k}-fold cross-validation"),
         Validation::Fraction(f) => format!("a random {:.0}% validation split", f * 100.0),
     };
@@ -176,9 +190,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let mut saved = None;
     if let Some(path) = &a.save_best {
         let params = AlsParams { max_iter: best.best_iteration, ..best.params.clone() };
-        let mut model = train_model(&data, dup, &params, a.clip_predictions, &mut |_| {})?;
-        model.summary.source = a.train.display().to_string();
-        alternator::modelfile::save(&model, path)?;
+        let model = Als::from_params(&params)
+            .clip_predictions(a.clip_predictions)
+            .duplicates(dup)
+            .fit(&data)?;
+        model.save(path)?;
         saved = Some((path.clone(), params));
     }
     if a.json {

@@ -3,7 +3,7 @@
 //! # Explicit ratings (Spark MLlib semantics)
 //!
 //! Both sides start from seeded standard-normal rows scaled to unit length (Spark's
-//! `XORShiftRandom` gaussian divided by the row's norm; here [`SplitMix64::stream`] per row,
+//! `XORShiftRandom` gaussian divided by the row's norm; here a SplitMix64 stream per row,
 //! so the start does not depend on the thread count). Each iteration solves every item from the
 //! user factors, then every user from the item factors. User `u` with rated items `I_u`
 //! (`n_u = |I_u|`, repeated ratings counted separately) solves the ALS-WR normal equations
@@ -33,8 +33,8 @@
 //! * [`Confidence::Spark`]: `c = 1 + α·|r|`, `λ_row = λ·n⁺` (`n⁺` = the row's entries with
 //!   `r > 0`, Spark's `numExplicits`); unit-norm normal start; items, then users.
 //!
-//! [`Solver::Cg`] runs `cg_steps` conjugate-gradient steps warm-started from the previous
-//! factors (exactly `implicit`'s `least_squares_cg`); [`Solver::Cholesky`] solves exactly.
+//! [`Solver::Cg`](crate::Solver::Cg) runs `cg_steps` conjugate-gradient steps warm-started from the previous
+//! factors (exactly `implicit`'s `least_squares_cg`); [`Solver::Cholesky`](crate::Solver::Cholesky) solves exactly.
 //!
 //! The training loss (`compute_loss`) is `implicit`'s `calculate_training_loss`:
 //! `[Σ_u (x_uᵀA₀x_u − 2b_uᵀx_u + Σ_obs c) + λ(‖X‖² + ‖Y‖²)] / (Σ_obs c + |U|·|I| − nnz)`
@@ -45,23 +45,26 @@
 //! independent and every reduction has a fixed order, so a seed gives bit-identical factors at
 //! any thread count.
 
+mod builder;
 mod explicit;
 mod implicit;
 pub mod observe;
+
+pub use builder::{Als, MAX_THREADS};
 
 use std::time::Instant;
 
 use rayon::prelude::*;
 
 use crate::data::Interactions;
-use crate::error::{Error, Result};
+use crate::error::{Error, IdKind, Result};
 use crate::kernels::{self, ImplicitWeights, Scratch};
 use crate::model::{Biases, Factors, Model, TrainingSummary};
 use crate::params::{AlsParams, Confidence};
 use crate::rng::SplitMix64;
 use crate::sparse::{Csr, Duplicates};
 
-/// The bias coordinate's regularization relative to the factors': with `--biases`, `b_u` is
+/// The bias coordinate's regularization relative to the factors': with biases, `b_u` is
 /// penalised by `λ·BIAS_REG_SCALE·n_u` (and `b_i` likewise).
 pub const BIAS_REG_SCALE: f32 = 1.0;
 
@@ -78,7 +81,7 @@ pub struct IterationReport {
 
 /// The result of [`fit`].
 #[derive(Debug, Clone, PartialEq)]
-pub struct FitOutput {
+pub(crate) struct FitOutput {
     /// `users × rank` user factors.
     pub user_factors: Factors,
     /// `items × rank` item factors.
@@ -94,7 +97,7 @@ pub struct FitOutput {
 ///
 /// Errors: invalid parameters ([`Error::InvalidParameter`]), no interactions or non-finite
 /// values ([`Error::Invalid`]), non-finite factors ([`Error::Diverged`], naming the likely cause).
-pub fn fit(
+pub(crate) fn fit(
     user_items: &Csr,
     params: &AlsParams,
     on_iter: &mut dyn FnMut(&IterationReport),
@@ -117,10 +120,10 @@ fn check_inputs(user_items: &Csr, params: &AlsParams) -> Result<()> {
     Ok(())
 }
 
-/// Builds the complete [`Model`] from ingested data: combines duplicates per `dup`, trains with
-/// [`fit`], and records the ids, the training CSR (`seen`), the value range, the number of
+/// Builds the complete [`Model`] from ingested data ([`Als::fit`]): combines duplicates per
+/// `dup`, trains with [`fit`], and records the ids, the training CSR (`seen`), the value range, the number of
 /// interactions, the fit time, the loss history, the time of training and the source path.
-pub fn train_model(
+pub(crate) fn train_model(
     data: &Interactions,
     dup: Duplicates,
     params: &AlsParams,
@@ -155,6 +158,7 @@ pub fn train_model(
             trained_at_unix,
             source: data.path.display().to_string(),
         },
+        bounds: Default::default(),
     })
 }
 
@@ -164,24 +168,24 @@ pub fn train_model(
 /// non-negativity as trained) or the implicit normal equations of the model's confidence
 /// convention. `items` are item indices, `values` their ratings / counts. Returns the factors
 /// and, for a model with biases, the user bias.
-pub fn fold_in_user(
+pub(crate) fn fold_in_user(
     model: &Model,
     items: &[u32],
     values: &[f32],
 ) -> Result<(Vec<f32>, Option<f32>)> {
     let other_bias = model.biases.as_ref().map(|b| (b.global, b.item.as_slice()));
-    fold_in(model, &model.item_factors, other_bias, items, values, "item")
+    fold_in(model, &model.item_factors, other_bias, items, values, IdKind::Item)
 }
 
 /// Folds in a new item against the model's fixed user factors (see [`fold_in_user`]).
 /// `users` are user indices. Returns the item factors and, with biases, the item bias.
-pub fn fold_in_item(
+pub(crate) fn fold_in_item(
     model: &Model,
     users: &[u32],
     values: &[f32],
 ) -> Result<(Vec<f32>, Option<f32>)> {
     let other_bias = model.biases.as_ref().map(|b| (b.global, b.user.as_slice()));
-    fold_in(model, &model.user_factors, other_bias, users, values, "user")
+    fold_in(model, &model.user_factors, other_bias, users, values, IdKind::User)
 }
 
 fn fold_in(
@@ -190,7 +194,7 @@ fn fold_in(
     other_bias: Option<(f32, &[f32])>,
     idx: &[u32],
     vals: &[f32],
-    kind: &str,
+    kind: IdKind,
 ) -> Result<(Vec<f32>, Option<f32>)> {
     let params = &model.params;
     let k = src.rank();
@@ -202,22 +206,14 @@ fn fold_in(
         )));
     }
     if let Some(&bad) = idx.iter().find(|&&i| i as usize >= src.rows()) {
-        return Err(Error::Invalid(format!(
-            "{kind} index {bad} is out of range (the model has {} {kind}s)",
-            src.rows()
-        )));
+        return Err(Error::IndexOutOfRange { kind, index: u64::from(bad), len: src.rows() as u64 });
     }
     if let Some(v) = vals.iter().find(|v| !v.is_finite()) {
         return Err(Error::Invalid(format!("fold-in values must be finite, found {v}")));
     }
     let mut x = vec![0f32; k];
     let mut scratch = Scratch::new(k + 1);
-    let singular = || {
-        Error::Invalid(format!(
-            "the fold-in normal equations are singular (reg-param {}); retrain with --reg-param > 0",
-            params.reg_param
-        ))
-    };
+    let singular = || Error::Singular { reg_param: params.reg_param };
     if params.implicit_prefs {
         if vals.iter().all(|&v| v == 0.0) {
             return Ok((x, None));
@@ -330,8 +326,8 @@ fn init_factors(rows: usize, k: usize, seed: u64, side: u64, unit_normal: bool) 
 fn diverged(params: &AlsParams, data: &Csr, what: &str, iteration: usize) -> Error {
     let max_abs = data.values().iter().fold(0f32, |m, v| m.max(v.abs()));
     let cause = if params.reg_param == 0.0 {
-        "reg-param is 0, so rows with fewer interactions than the rank have singular normal \
-         equations; use --reg-param > 0 (e.g. 0.1)"
+        "reg_param is 0, so rows with fewer interactions than the rank have singular normal \
+         equations; use reg_param > 0 (e.g. 0.1)"
             .to_string()
     } else if max_abs > 1e6 {
         format!("the values are very large (max |value| = {max_abs:e}); rescale them")
@@ -340,12 +336,13 @@ fn diverged(params: &AlsParams, data: &Csr, what: &str, iteration: usize) -> Err
         && data.values().iter().any(|&v| v != 0.0 && params.alpha * v.abs() < 1.0)
     {
         format!(
-            "with --confidence implicit an entry's confidence α·|r| below 1 makes its weight \
-             negative (α = {}); raise --alpha, use --confidence spark, or scale the values",
+            "with the implicit confidence convention an entry's confidence α·|r| below 1 makes \
+             its weight negative (α = {}); raise alpha, use the Spark convention, or scale the \
+             values",
             params.alpha
         )
     } else {
-        "the normal equations became ill-conditioned; try a larger --reg-param".to_string()
+        "the normal equations became ill-conditioned; try a larger reg_param".to_string()
     };
     Error::Diverged { message: format!("non-finite {what} after iteration {iteration}: {cause}") }
 }

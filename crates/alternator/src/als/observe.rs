@@ -1,5 +1,6 @@
-//! Watching training iteration by iteration: [`fit_with`] shows the current factors to an
-//! observer after every iteration and lets it stop training (learning curves, early stopping).
+//! Watching training iteration by iteration: a fit shows the current factors ([`Snapshot`])
+//! to an observer after every iteration, which may stop training (the learning curves and
+//! early stopping of [`crate::tune`]).
 
 use std::ops::ControlFlow;
 
@@ -39,7 +40,7 @@ pub type Observer<'a> = dyn FnMut(&IterationReport, &Snapshot<'_>) -> ControlFlo
 
 /// [`fit`](super::fit), showing every iteration's factors to `observe`, which may stop
 /// training early (the output then holds the factors of the last iteration run).
-pub fn fit_with(
+pub(crate) fn fit_with(
     user_items: &Csr,
     params: &AlsParams,
     observe: &mut Observer<'_>,

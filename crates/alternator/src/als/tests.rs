@@ -75,7 +75,7 @@ fn reg_zero_singular_rows_diverge_with_a_cause() {
     let m = toy(10, 8, 2, 5, true);
     let p = AlsParams { rank: 5, reg_param: 0.0, max_iter: 2, ..AlsParams::default() };
     match fit(&m, &p, &mut |_| {}) {
-        Err(Error::Diverged { message }) => assert!(message.contains("reg-param"), "{message}"),
+        Err(Error::Diverged { message }) => assert!(message.contains("reg_param"), "{message}"),
         other => panic!("expected Diverged, got {other:?}"),
     }
 }
@@ -133,6 +133,7 @@ fn model_of(m: &Csr, p: &AlsParams) -> Model {
         clip_predictions: false,
         seen: m.clone(),
         summary: TrainingSummary::default(),
+        bounds: Default::default(),
     }
 }
 
@@ -307,6 +308,7 @@ fn hand_computed_spark_half_step() {
         clip_predictions: false,
         seen: ratings.clone(),
         summary: TrainingSummary::default(),
+        bounds: Default::default(),
     };
     let want = [8.0 / 15.2, 4.0 / 9.1, 4.0 / 11.1];
     for (u, w) in want.iter().enumerate() {

@@ -16,7 +16,7 @@ pub(super) fn decode(b: &[u8]) -> std::borrow::Cow<'_, str> {
 }
 
 /// Splits a line into fields (quoted CSV fields are unquoted).
-pub fn split_fields(line: &str, d: Delimiter) -> Vec<std::borrow::Cow<'_, str>> {
+pub(crate) fn split_fields(line: &str, d: Delimiter) -> Vec<std::borrow::Cow<'_, str>> {
     let mut out = Vec::new();
     let mut fields = FieldIter::new(line, d);
     while let Some(f) = fields.next_field() {

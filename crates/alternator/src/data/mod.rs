@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::ids::IdMap;
 use crate::sparse::{Csr, Duplicates};
 
+mod builder;
 mod chunk;
 mod fields;
 mod local_ids;
@@ -34,8 +35,9 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
-pub use fields::split_fields;
-pub use sniff::detect_delimiter;
+pub use builder::{InteractionsBuilder, ReaderBuilder};
+pub(crate) use fields::split_fields;
+pub(crate) use sniff::detect_delimiter;
 
 use parse::parse_with;
 
@@ -93,7 +95,7 @@ impl Delimiter {
             s if s.len() == 1 && s.is_ascii() => Delimiter::Byte(s.as_bytes()[0]),
             _ => {
                 return Err(Error::param(
-                    "--delimiter",
+                    "delimiter",
                     format!(
                         "{s:?} is not a delimiter; use tab, comma, ';', '|', space, whitespace or '::'"
                     ),
@@ -115,6 +117,18 @@ impl Delimiter {
         }
     }
 
+    /// The delimiter of a line, as the reader detects it in a file's first line: `::`, tab,
+    /// comma, semicolon, pipe, else whitespace.
+    pub fn detect(line: &str) -> Delimiter {
+        detect_delimiter(line)
+    }
+
+    /// The fields of one line split on this delimiter, CSV quotes understood
+    /// (`"Matrix, The",5` is two fields).
+    pub fn split<'a>(&self, line: &'a str) -> Vec<std::borrow::Cow<'a, str>> {
+        split_fields(line, *self)
+    }
+
     /// A human name (`tab`, `comma`, …).
     pub fn name(&self) -> String {
         match self {
@@ -130,7 +144,7 @@ impl Delimiter {
 /// How to read an interaction file. `Default` gives: detect delimiter and header, user in
 /// column 0, item in 1, value in 2, time in 3 when present.
 #[derive(Debug, Clone)]
-pub struct ReadOptions {
+pub(crate) struct ReadOptions {
     /// Field separator; `None` detects it from the first line.
     pub delimiter: Option<Delimiter>,
     /// Whether the first line is a header; `None` detects it.
@@ -201,7 +215,7 @@ pub struct Interactions {
     pub values: Vec<f32>,
     /// Timestamp of each interaction, when the file has a time column.
     pub times: Option<Vec<i64>>,
-    /// 1-based line number of each interaction, with [`ReadOptions::keep_lines`].
+    /// 1-based line number of each interaction, with [`ReaderBuilder::keep_lines`].
     pub lines: Option<Vec<u64>>,
     /// The header's column names, when the file has a header.
     pub header: Option<Vec<String>>,
@@ -248,7 +262,10 @@ impl Interactions {
 ///
 /// Errors name the file, the 1-based line and the column: a malformed line, a missing
 /// column, an empty id, a non-numeric, NaN or infinite value, an empty file, a missing path.
-pub fn read_interactions(path: impl AsRef<Path>, opts: &ReadOptions) -> Result<Interactions> {
+pub(crate) fn read_interactions(
+    path: impl AsRef<Path>,
+    opts: &ReadOptions,
+) -> Result<Interactions> {
     let path = path.as_ref();
     #[cfg(unix)]
     if let Some(data) = stream::read(path, opts)? {
@@ -259,6 +276,10 @@ pub fn read_interactions(path: impl AsRef<Path>, opts: &ReadOptions) -> Result<I
 }
 
 /// Parses interactions from bytes already in memory; `path` is used in messages only.
-pub fn parse_interactions(bytes: &[u8], path: &Path, opts: &ReadOptions) -> Result<Interactions> {
+pub(crate) fn parse_interactions(
+    bytes: &[u8],
+    path: &Path,
+    opts: &ReadOptions,
+) -> Result<Interactions> {
     parse_with(bytes, path, opts, true)
 }

@@ -89,7 +89,7 @@ impl Layout {
         let header: Option<Vec<String>> =
             has_header.then(|| first_fields.iter().map(|s| s.trim().to_string()).collect());
 
-        let resolve = |c: &Column, flag: &str| -> Result<usize> {
+        let resolve = |c: &Column, flag: &'static str| -> Result<usize> {
             match c {
                 Column::Index(i) => Ok(*i),
                 Column::Name(n) => {
@@ -97,7 +97,7 @@ impl Layout {
                         return Err(Error::param(
                             flag,
                             format!(
-                                "column {n:?} is named, but the file has no header line; give a 0-based position or --header"
+                                "column {n:?} is named, but the file has no header line; give a 0-based position or say the file has a header"
                             ),
                         ));
                     };
@@ -113,15 +113,14 @@ impl Layout {
                 }
             }
         };
-        let user_col = resolve(&opts.user_col, "--user-col")?;
-        let item_col = resolve(&opts.item_col, "--item-col")?;
-        let rating_col =
-            opts.rating_col.as_ref().map(|c| resolve(c, "--rating-col")).transpose()?;
+        let user_col = resolve(&opts.user_col, "user_col")?;
+        let item_col = resolve(&opts.item_col, "item_col")?;
+        let rating_col = opts.rating_col.as_ref().map(|c| resolve(c, "rating_col")).transpose()?;
         if user_col == item_col {
-            return Err(Error::param("--item-col", "the user and item columns must differ"));
+            return Err(Error::param("item_col", "the user and item columns must differ"));
         }
         let (time_col, time_required) = match &opts.time_col {
-            Some(c) => (Some(resolve(c, "--time-col")?), true),
+            Some(c) => (Some(resolve(c, "time_col")?), true),
             None if opts.ignore_times => (None, false),
             None => {
                 let by_name = header.as_ref().and_then(|h| {
@@ -164,7 +163,7 @@ fn column_label(c: &Column, pos: Option<usize>, header: &Option<Vec<String>>) ->
 }
 
 /// Picks the separator of a first line: `::`, tab, comma, semicolon, pipe, else whitespace.
-pub fn detect_delimiter(first: &str) -> Delimiter {
+pub(crate) fn detect_delimiter(first: &str) -> Delimiter {
     if first.contains("::") {
         Delimiter::DoubleColon
     } else if first.contains('\t') {

@@ -114,7 +114,7 @@ pub struct ExplicitRow<'a> {
     pub nonnegative: bool,
 }
 
-/// Largest rank solved by [`explicit_row_small`] (fixed-size, fully unrolled).
+/// Largest rank solved by `explicit_row_small` (fixed-size, fully unrolled).
 pub const SMALL_RANK_MAX: usize = 12;
 
 #[inline(always)]

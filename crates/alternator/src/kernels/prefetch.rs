@@ -44,7 +44,7 @@ pub(super) fn prefetch_row(y: &[f32], idx: &[u32], at: usize, k: usize) {
 
 /// Hints the CPU to bring the factor rows `y[i]` for every `i` in `idx` into the L2 cache:
 /// called for the next row while the current one computes, so that its gather finds its rows
-/// near (a pure hint, like [`prefetch_row`]; it never changes results).
+/// near (a pure hint, like `prefetch_row`; it never changes results).
 pub fn prefetch_rows_l2(y: &[f32], idx: &[u32], k: usize) {
     for &i in idx {
         if let Some(row) = y.get(i as usize * k..(i as usize + 1) * k) {

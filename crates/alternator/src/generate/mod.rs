@@ -13,6 +13,11 @@
 //! Each line is `user<TAB>item<TAB>value<TAB>timestamp` with integer ids starting at 1.
 //! Every user is generated from its own random stream, so the bytes are the same for the
 //! same arguments at any thread count.
+//!
+//! [`movie_data`] generates a titled, movie-like ratings data set in memory instead.
+
+mod movies;
+pub use movies::{GENRES, Movie, MovieData, movie_data};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -68,22 +73,26 @@ const USERS_PER_BLOCK: usize = 2048;
 
 /// Writes the data set to `out` (and `out.train` / `out.test` with a test fraction).
 pub fn generate(opts: &GenerateOptions, out: &Path) -> Result<GenerateReport> {
-    if opts.users == 0 || opts.items == 0 || opts.nnz == 0 {
-        return Err(Error::param("--users/--items/--nnz", "all must be at least 1"));
+    for (name, v) in [("users", opts.users), ("items", opts.items), ("nnz", opts.nnz)] {
+        if v == 0 {
+            return Err(Error::param(name, "must be at least 1"));
+        }
     }
-    if opts.users > u32::MAX as usize / 2 || opts.items > u32::MAX as usize / 2 {
-        return Err(Error::param("--users/--items", "at most 2 billion"));
+    for (name, v) in [("users", opts.users), ("items", opts.items)] {
+        if v > u32::MAX as usize / 2 {
+            return Err(Error::param(name, "must be at most 2 billion"));
+        }
     }
     if !(0.0..1.0).contains(&opts.test_fraction) {
         return Err(Error::param(
-            "--test-fraction",
+            "test_fraction",
             format!("must be in [0, 1), got {}", opts.test_fraction),
         ));
     }
     let max_per_user = (opts.items / 2).max(1);
     if opts.nnz > opts.users.saturating_mul(max_per_user) {
         return Err(Error::param(
-            "--nnz",
+            "nnz",
             format!(
                 "{} interactions do not fit {} users with at most {} items each",
                 opts.nnz, opts.users, max_per_user

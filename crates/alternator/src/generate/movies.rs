@@ -1,5 +1,6 @@
-//! An embedded, movie-like ratings data set for `alternator demo`: made-up titled movies in
-//! genres and users with planted genre tastes, generated in memory (no file, no download).
+//! An embedded, movie-like ratings data set (the one `alternator demo` tours): made-up titled
+//! movies in genres and users with planted genre tastes, generated in memory (no file, no
+//! download).
 //!
 //! # The model that generates it
 //!
@@ -200,35 +201,6 @@ pub fn movie_data(users: usize, movies: usize, seed: u64) -> MovieData {
     MovieData { ratings, movies: list, tastes }
 }
 
-/// Splits `data` into (train, test) interactions sharing its id maps: each interaction goes to
-/// test independently with probability `test_fraction` (one draw per interaction, in order).
-pub fn split_random(
-    data: &Interactions,
-    test_fraction: f64,
-    seed: u64,
-) -> (Interactions, Interactions) {
-    let mut g = SplitMix64::new(seed);
-    let mut train = Interactions {
-        users: data.users.clone(),
-        items: data.items.clone(),
-        ..Interactions::default()
-    };
-    let mut test = train.clone();
-    train.path = data.path.clone();
-    test.path = data.path.clone();
-    for k in 0..data.len() {
-        let dst = if g.next_f64() < test_fraction { &mut test } else { &mut train };
-        if let (Some(&u), Some(&i), Some(&v)) =
-            (data.user_idx.get(k), data.item_idx.get(k), data.values.get(k))
-        {
-            dst.user_idx.push(u);
-            dst.item_idx.push(i);
-            dst.values.push(v);
-        }
-    }
-    (train, test)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,7 +241,7 @@ mod tests {
             }
         }
         assert!(fav.0 / fav.1 as f64 > dis.0 / dis.1 as f64 + 1.0);
-        let (train, test) = split_random(&d.ratings, 0.2, 3);
+        let (train, test) = crate::split::train_test_split(&d.ratings, 0.2, 3).unwrap();
         assert_eq!(train.len() + test.len(), d.ratings.len());
         assert!(test.len() > d.ratings.len() / 10);
     }

@@ -2,8 +2,7 @@
 
 use serde::Serialize;
 
-use crate::data::Interactions;
-use crate::sparse::Duplicates;
+use alternator::{Duplicates, IdMap, Interactions};
 
 /// Quantiles of a count distribution.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -128,7 +127,7 @@ pub fn summarize(data: &Interactions) -> Summary {
     }
     let (lo, hi) = data.value_range();
     let mean = data.values.iter().map(|&v| f64::from(v)).sum::<f64>() / data.len().max(1) as f64;
-    let sample = |m: &crate::IdMap| m.ids().take(5).map(String::from).collect();
+    let sample = |m: &IdMap| m.ids().take(5).map(String::from).collect();
     Summary {
         path: data.path.display().to_string(),
         users: data.users.len(),
@@ -195,17 +194,12 @@ fn histogram(values: &[f32]) -> Vec<Bucket> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{ReadOptions, parse_interactions};
-    use std::path::Path;
 
     #[test]
     fn counts_duplicates_and_histogram() {
-        let d = parse_interactions(
-            b"a,x,1\na,x,2\na,x,3\nb,y,5\nb,z,5\n",
-            Path::new("t"),
-            &ReadOptions::default(),
-        )
-        .unwrap();
+        let d = alternator::ReaderBuilder::new()
+            .from_bytes(b"a,x,1\na,x,2\na,x,3\nb,y,5\nb,z,5\n", "t")
+            .unwrap();
         let s = summarize(&d);
         assert_eq!((s.users, s.items, s.interactions), (2, 3, 5));
         assert_eq!(s.duplicates, 2);

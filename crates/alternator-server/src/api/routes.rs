@@ -1,0 +1,391 @@
+//! The handlers: each parses its request ([`super::requests`]), runs the library on the
+//! scoring pool ([`Service::compute`]) and answers JSON.
+
+use std::sync::atomic::Ordering;
+
+use alternator::meta::Metadata;
+use alternator::{IdKind, Model, NewUser, Ranked, RecommendOptions, Recommendation, UserScore};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::errors::ApiError;
+use super::requests::{
+    Liked, Obj, PredictBody, RecommendBody, RecommendQuery, SimilarQuery, json_body, parse_bool,
+    parse_n,
+};
+use super::{Loaded, ROUTES, Service, rfc3339};
+
+/// The body of a request, within the size limit (413 beyond it).
+fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
+        let status = e.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(status, "too_large", "the request body is larger than the limit")
+        } else {
+            ApiError::new(status, "bad_body", format!("could not read the body: {}", e.body_text()))
+        }
+    })
+}
+
+/// The query parameters, or a 400 naming what was wrong (unknown or repeated parameter).
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(q)| q).map_err(|e| {
+        let text = e.body_text();
+        let why = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text);
+        ApiError::bad(format!("bad query string: {why}"))
+    })
+}
+
+/// Items as the API lists them: `{"item", "score", "title"?}`.
+fn items_json(meta: Option<&Metadata>, list: &Ranked<Recommendation>) -> Vec<Value> {
+    list.results
+        .iter()
+        .map(|r| {
+            let mut o = Map::new();
+            o.insert("item".into(), json!(r.item));
+            o.insert("score".into(), json!(r.score));
+            if let Some(t) = meta.and_then(|m| m.title(&r.item)) {
+                o.insert("title".into(), json!(t));
+            }
+            Value::Object(o)
+        })
+        .collect()
+}
+
+/// Users as the API lists them: `{"user", "score"}`.
+fn users_json(list: &Ranked<UserScore>) -> Vec<Value> {
+    list.results.iter().map(|r| json!({"user": r.user, "score": r.score})).collect()
+}
+
+/// The `x-model-checksum` header of `loaded` on `resp`.
+fn with_checksum(mut resp: Response, loaded: &Loaded) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&loaded.checksum_hex()) {
+        resp.headers_mut().insert("x-model-checksum", v);
+    }
+    resp
+}
+
+pub(super) async fn healthz(State(s): State<Service>) -> Response {
+    let m = s.current();
+    let r = Json(json!({
+        "status": "ok",
+        "model_checksum": m.checksum_hex(),
+        "uptime_seconds": s.inner.started.elapsed().as_secs(),
+    }))
+    .into_response();
+    with_checksum(r, &m)
+}
+
+pub(super) async fn metrics(State(s): State<Service>) -> Response {
+    let m = s.current();
+    let extra = format!(
+        "# HELP alternator_model_info The model being served (value 1).\n\
+         # TYPE alternator_model_info gauge\n\
+         alternator_model_info{{checksum=\"{}\",rank=\"{}\",users=\"{}\",items=\"{}\"}} 1\n\
+         # HELP alternator_model_loaded_timestamp_seconds When the served model was loaded.\n\
+         # TYPE alternator_model_loaded_timestamp_seconds gauge\n\
+         alternator_model_loaded_timestamp_seconds {}\n",
+        m.checksum_hex(),
+        m.model.rank(),
+        m.model.users().len(),
+        m.model.items().len(),
+        m.loaded_at_unix
+    );
+    let text = s.inner.metrics.render(&extra);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+}
+
+pub(super) async fn model_info(State(s): State<Service>) -> Response {
+    let m = s.current();
+    let model = &m.model;
+    let kind = if model.is_implicit() { "implicit" } else { "explicit" };
+    let summary = model.summary();
+    let trained = summary.trained_at_unix;
+    let r = Json(json!({
+        "kind": kind,
+        "rank": model.rank(),
+        "users": model.users().len(),
+        "items": model.items().len(),
+        "interactions": summary.interactions,
+        "trained_at": if trained > 0 { json!(rfc3339(trained)) } else { Value::Null },
+        "trained_at_unix": trained,
+        "checksum": m.checksum_hex(),
+        "format_version": m.info.version,
+        "file_bytes": m.info.bytes,
+        "path": s.inner.config.model_path.display().to_string(),
+        "loaded_at": rfc3339(m.loaded_at_unix),
+        "reloads": s.inner.reloads.load(Ordering::Relaxed),
+        "biases": model.biases().is_some(),
+        "params": serde_json::to_value(model.params()).unwrap_or(Value::Null),
+        "titles": s.inner.config.meta.as_ref().map(|meta| meta.len()),
+    }))
+    .into_response();
+    with_checksum(r, &m)
+}
+
+pub(super) async fn recommend_get(
+    State(s): State<Service>,
+    q: Result<Query<RecommendQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = query(q)?;
+    let Some(user) = q.user else {
+        return Err(ApiError::bad(
+            "missing query parameter user (GET /v1/recommend?user=ID&n=10); \
+             for a new user POST /v1/recommend with {\"liked\": [...]}",
+        ));
+    };
+    let n = parse_n(q.n.as_deref(), s.inner.config.max_n)?;
+    let include_seen = parse_bool(q.include_seen.as_deref(), "include_seen")?;
+    s.compute(move |l, meta| {
+        let opts = RecommendOptions::top(n).include_seen(include_seen);
+        let recs = l.model.recommend_with(&user, &opts)?;
+        Ok(json!({
+            "user": user,
+            "n": n,
+            "eligible": recs.eligible,
+            "items": items_json(meta, &recs),
+        }))
+    })
+    .await
+}
+
+pub(super) async fn recommend_post(
+    State(s): State<Service>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let Obj(body): Obj<RecommendBody> = json_body(&body_bytes(body)?)?;
+    let cfg = &s.inner.config;
+    let n = body.n.as_ref().map_or(Ok(10.min(cfg.max_n)), |c| c.get(cfg.max_n))?;
+    let mut who = NewUser::new();
+    match &body.liked {
+        None => {}
+        Some(Liked::Ids(ids)) => {
+            for id in ids {
+                who.like(id.0.clone());
+            }
+        }
+        Some(Liked::Values(values)) => {
+            for (id, v) in values {
+                who.rate(id.clone(), *v);
+            }
+        }
+    }
+    let titles = body.liked_titles.unwrap_or_default();
+    if titles.len() > cfg.max_titles {
+        return Err(ApiError::bad(format!(
+            "at most {} liked titles per request, got {}",
+            cfg.max_titles,
+            titles.len()
+        )));
+    }
+    for t in titles {
+        who.like_title(t.0);
+    }
+    if who.is_empty() {
+        return Err(ApiError::bad(
+            "name at least one liked item: {\"liked\": [\"ID\", ...]}, {\"liked\": {\"ID\": value}} \
+             or {\"liked_titles\": [\"Title\"]}",
+        ));
+    }
+    if who.len() > cfg.max_liked {
+        return Err(ApiError::bad(format!("at most {} liked items per request", cfg.max_liked)));
+    }
+    if !who.titles().is_empty() && cfg.meta.is_none() {
+        return Err(ApiError::bad(
+            "liked_titles needs item metadata: start the server with --items-meta FILE",
+        ));
+    }
+    s.compute(move |l, meta| fold_in_recommend(&l.model, meta, &who, n)).await
+}
+
+/// The one new-user pipeline of the library ([`Model::fold_in`], as the command line's
+/// `recommend --liked`), then the ranking, never returning a liked item.
+fn fold_in_recommend(
+    model: &Model,
+    meta: Option<&Metadata>,
+    who: &NewUser,
+    n: usize,
+) -> Result<Value, ApiError> {
+    let folded = model.fold_in(who, meta)?;
+    let recs = model.recommend_folded(&folded, &RecommendOptions::top(n))?;
+    let titles: Vec<Value> = folded
+        .titles
+        .iter()
+        .flat_map(|t| {
+            t.used.iter().map(
+                |id| json!({"query": t.query, "item": id, "title": meta.and_then(|m| m.title(id))}),
+            )
+        })
+        .collect();
+    Ok(json!({
+        "user": null,
+        "liked": folded.liked,
+        "ignored": folded.ignored,
+        "titles": titles,
+        "n": n,
+        "eligible": recs.eligible,
+        "items": items_json(meta, &recs),
+    }))
+}
+
+pub(super) async fn similar_get(
+    State(s): State<Service>,
+    q: Result<Query<SimilarQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = query(q)?;
+    let n = parse_n(q.n.as_deref(), s.inner.config.max_n)?;
+    let (kind, id) = match (q.item, q.user) {
+        (Some(i), None) => (IdKind::Item, i),
+        (None, Some(u)) => (IdKind::User, u),
+        _ => {
+            return Err(ApiError::bad(
+                "give exactly one of item=ID or user=ID (GET /v1/similar?item=ID&n=10)",
+            ));
+        }
+    };
+    s.compute(move |l, meta| {
+        let model = &l.model;
+        let opts = RecommendOptions::top(n);
+        Ok(match kind {
+            IdKind::Item => {
+                let list = model.similar_items_with(&id, &opts, false)?;
+                json!({
+                    "item": id,
+                    "title": meta.and_then(|m| m.title(&id)),
+                    "n": n,
+                    "items": items_json(meta, &list),
+                })
+            }
+            IdKind::User => {
+                let list = model.similar_users_with(&id, &opts, false)?;
+                json!({"user": id, "n": n, "users": users_json(&list)})
+            }
+        })
+    })
+    .await
+}
+
+pub(super) async fn predict_post(
+    State(s): State<Service>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let PredictBody(pairs) = json_body(&body_bytes(body)?)?;
+    let max = s.inner.config.max_predict_pairs;
+    if pairs.len() > max {
+        return Err(ApiError::bad(format!("at most {max} pairs per request, got {}", pairs.len())));
+    }
+    s.compute(move |l, _| {
+        let scores: Vec<Value> = pairs
+            .iter()
+            .map(|p| match l.model.predict(&p.user.0, &p.item.0) {
+                Some(x) if x.is_finite() => json!(x),
+                _ => Value::Null,
+            })
+            .collect();
+        let unknown = scores.iter().filter(|v| v.is_null()).count();
+        Ok(json!({"scores": scores, "unknown": unknown}))
+    })
+    .await
+}
+
+/// Constant-time comparison of the given token with the configured one.
+fn token_ok(given: &[u8], want: &[u8]) -> bool {
+    let mut diff = given.len() ^ want.len();
+    for (k, &w) in want.iter().enumerate() {
+        diff |= usize::from(given.get(k).copied().unwrap_or(0) ^ w);
+    }
+    diff == 0
+}
+
+pub(super) async fn admin_reload(
+    State(s): State<Service>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Some(want) = s.inner.config.admin_token.clone() else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "admin_disabled",
+            "admin endpoints are disabled; start the server with --admin-token TOKEN (or send SIGHUP to reload)",
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .or_else(|| headers.get("x-admin-token").and_then(|v| v.to_str().ok()));
+    let Some(given) = given else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing admin token: send Authorization: Bearer TOKEN",
+        ));
+    };
+    if !token_ok(given.trim().as_bytes(), want.as_bytes()) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "wrong admin token"));
+    }
+    match s.reload().await {
+        Ok(o) => {
+            eprintln!(
+                "reloaded {} (checksum {} → {})",
+                s.inner.config.model_path.display(),
+                o.previous_checksum,
+                o.checksum
+            );
+            let m = s.current();
+            Ok(Json(json!({
+                "reloaded": true,
+                "previous_checksum": o.previous_checksum,
+                "checksum": o.checksum,
+                "users": m.model.users().len(),
+                "items": m.model.items().len(),
+                "rank": m.model.rank(),
+            }))
+            .into_response())
+        }
+        Err(e) => {
+            let serving = s.current().checksum_hex();
+            eprintln!("reload failed, still serving checksum {serving}: {e}");
+            Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "reload_failed",
+                format!("reload failed; the previous model keeps serving: {e}"),
+            )
+            .with("serving_checksum", json!(serving)))
+        }
+    }
+}
+
+pub(super) async fn not_found(uri: Uri) -> ApiError {
+    let endpoints: Vec<String> = ROUTES
+        .iter()
+        .flat_map(|r| r.uses.iter().map(|(m, example)| format!("{m} {example}")))
+        .collect();
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no endpoint at {}", uri.path()))
+        .with("endpoints", json!(endpoints))
+}
+
+pub(super) async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_comparison() {
+        assert!(token_ok(b"secret", b"secret"));
+        assert!(!token_ok(b"secre", b"secret"));
+        assert!(!token_ok(b"secretx", b"secret"));
+        assert!(!token_ok(b"", b"secret"));
+    }
+}

@@ -244,7 +244,7 @@ fn bad_input_is_exit_code_2() {
     let dir = tempfile::tempdir().unwrap();
     let f = generated(dir.path(), "r.tsv", "ratings");
     let f = f.to_str().unwrap();
-    let png = dir.path().join("x.png");
+    let pdf = dir.path().join("x.pdf");
     for args in [
         vec!["tune", "--train", f, "--metric", "auc@x"],
         vec!["tune", "--train", f, "--folds", "1"],
@@ -252,7 +252,7 @@ fn bad_input_is_exit_code_2() {
         vec!["tune", "--train", f, "--rank", "0"],
         vec!["tune", "--train", f, "--reg-param", "-1"],
         vec!["tune", "--train", f, "--jobs", "0"],
-        vec!["tune", "--train", f, "--plot", png.to_str().unwrap()],
+        vec!["tune", "--train", f, "--plot", pdf.to_str().unwrap()],
         vec!["tune", "--train", f, "--biases", "true", "--implicit-prefs"],
         vec!["tune", "--train", "/nonexistent/file.tsv"],
         vec!["tune", "--train", f, "--validation", "/nonexistent/v.tsv"],

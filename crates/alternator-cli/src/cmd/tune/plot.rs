@@ -23,7 +23,7 @@ use self::heat::HeatMap;
 use crate::common;
 
 /// DejaVu Sans 2.37 (see `plot/font/LICENSE`).
-const FONT: &[u8] = include_bytes!("plot/font/DejaVuSans.ttf");
+static FONT: &[u8] = include_bytes!("plot/font/DejaVuSans.ttf");
 /// The family the embedded font is registered as, and the one the SVG names.
 const FAMILY: &str = "sans-serif";
 

@@ -198,9 +198,104 @@ fn plot_writes_a_valid_svg_showing_every_configuration() {
     }
     assert!(texts.iter().any(|t| t.contains("(best)")));
     assert!(texts.iter().any(|t| t.contains("rank × reg-param")));
+    // The heat map labels its rows and columns, and marks one cell best.
+    for l in ["2", "6", "0.05", "0.2", "0.8", "rank", "reg-param"] {
+        assert!(texts.iter().any(|t| t == l), "{l} missing: {texts:?}");
+    }
+    assert_eq!(texts.iter().filter(|t| *t == "★ best").count(), 1, "{texts:?}");
     // The heat map prints one value per cell.
     let cells = texts.iter().filter(|t| t.len() == 6 && t.parse::<f64>().is_ok()).count();
     assert!(cells >= 6, "{cells} cells");
+}
+
+/// `tune` on the generated ratings in `dir` with a 3 × 3 grid, plotting to `plot`.
+fn tune_plot(dir: &Path, plot: &Path, jobs: &str) -> String {
+    let f = dir.join("r.tsv");
+    if !f.exists() {
+        generated(dir, "r.tsv", "ratings");
+    }
+    ok(&[
+        "tune",
+        "--train",
+        f.to_str().unwrap(),
+        "--folds",
+        "2",
+        "--rank",
+        "2,4,8",
+        "--reg-param",
+        "0.01,0.1,1",
+        "--max-iter",
+        "6",
+        "--jobs",
+        jobs,
+        "--plot",
+        plot.to_str().unwrap(),
+    ])
+}
+
+#[test]
+fn plot_writes_a_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.png");
+    let out = tune_plot(dir.path(), &path, "1");
+    assert!(out.contains("plot: ") && out.contains("x.png"), "{out}");
+    let b = std::fs::read(&path).unwrap();
+    assert!(b.len() > 20_000, "only {} bytes", b.len());
+    assert_eq!(&b[..8], b"\x89PNG\r\n\x1a\n", "PNG signature");
+    assert_eq!(&b[12..16], b"IHDR");
+    let be = |i: usize| u32::from_be_bytes(b[i..i + 4].try_into().unwrap());
+    let (w, h) = (be(16), be(20));
+    assert!((1000..=4000).contains(&w) && (400..=3000).contains(&h), "{w} x {h}");
+    assert_eq!((b[24], b[25]), (8, 2), "8-bit RGB");
+    assert_eq!(&b[b.len() - 8..b.len() - 4], b"IEND");
+
+    // It decodes, and shows something: text and lines on white, the best curve in the
+    // first palette colour, the best heat-map cell framed in black.
+    let mut reader = png::Decoder::new(std::io::Cursor::new(&b)).read_info().unwrap();
+    let mut px = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut px).unwrap();
+    assert_eq!((info.width, info.height), (w, h));
+    let rgb: Vec<[u8; 3]> =
+        px[..info.buffer_size()].chunks(3).map(|c| [c[0], c[1], c[2]]).collect();
+    let count = |c: [u8; 3]| rgb.iter().filter(|&&p| p == c).count();
+    let white = count([255, 255, 255]);
+    assert!(white > rgb.len() / 3 && white < rgb.len() * 19 / 20, "{white} of {} white", rgb.len());
+    assert!(count([0x1f, 0x77, 0xb4]) > 300, "the best curve's blue");
+    assert!(count([0, 0, 0]) > 500, "black text and frame");
+    let mut colours: Vec<[u8; 3]> = rgb.clone();
+    colours.sort_unstable();
+    colours.dedup();
+    assert!(colours.len() > 50, "{} colours: no antialiased text?", colours.len());
+}
+
+#[test]
+fn plot_bytes_depend_only_on_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for ext in ["svg", "png"] {
+        let (a, b) = (d.join(format!("a.{ext}")), d.join(format!("b.{ext}")));
+        tune_plot(d, &a, "1");
+        tune_plot(d, &b, "3");
+        assert!(std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(), "{ext} differs");
+    }
+}
+
+#[test]
+fn plot_takes_only_svg_or_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = generated(dir.path(), "r.tsv", "ratings");
+    for name in ["x.pdf", "x.jpg", "x", "x.svg.gz"] {
+        let p = dir.path().join(name);
+        let o = run(&["tune", "--train", f.to_str().unwrap(), "--plot", p.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", text(&o.stderr));
+        let e = text(&o.stderr);
+        assert!(e.starts_with("error: ") && e.contains(".svg or .png"), "{name}: {e}");
+        assert!(!p.exists(), "{name} was written");
+    }
+    // The extension's case does not matter.
+    let p = dir.path().join("X.PNG");
+    ok(&["tune", "--train", f.to_str().unwrap(), "--max-iter", "2", "--plot", p.to_str().unwrap()]);
+    assert_eq!(&std::fs::read(&p).unwrap()[1..4], b"PNG");
 }
 
 #[test]
@@ -244,7 +339,7 @@ fn bad_input_is_exit_code_2() {
     let dir = tempfile::tempdir().unwrap();
     let f = generated(dir.path(), "r.tsv", "ratings");
     let f = f.to_str().unwrap();
-    let png = dir.path().join("x.png");
+    let pdf = dir.path().join("x.pdf");
     for args in [
         vec!["tune", "--train", f, "--metric", "auc@x"],
         vec!["tune", "--train", f, "--folds", "1"],
@@ -252,7 +347,7 @@ fn bad_input_is_exit_code_2() {
         vec!["tune", "--train", f, "--rank", "0"],
         vec!["tune", "--train", f, "--reg-param", "-1"],
         vec!["tune", "--train", f, "--jobs", "0"],
-        vec!["tune", "--train", f, "--plot", png.to_str().unwrap()],
+        vec!["tune", "--train", f, "--plot", pdf.to_str().unwrap()],
         vec!["tune", "--train", f, "--biases", "true", "--implicit-prefs"],
         vec!["tune", "--train", "/nonexistent/file.tsv"],
         vec!["tune", "--train", f, "--validation", "/nonexistent/v.tsv"],

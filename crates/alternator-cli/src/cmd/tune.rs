@@ -66,7 +66,7 @@ pub struct Args {
     /// Refit the best configuration on all of the training data and save it here
     #[arg(long)]
     pub save_best: Option<PathBuf>,
-    /// Draw learning curves and a rank × reg-param heat map (SVG)
+    /// Draw learning curves and a rank × reg-param heat map (FILE.svg or FILE.png)
     #[arg(long)]
     pub plot: Option<PathBuf>,
     /// Print the full results as JSON on stdout instead of the table

@@ -46,9 +46,9 @@ pub const ML100K_GENRES: [&str; 19] = [
 /// (or a header named `title` / `name`).
 #[derive(Debug, Clone, Default)]
 pub struct MetaOptions {
-    /// The id column (`--meta-id-col`), by name or 0-based position.
+    /// The id column, by name or 0-based position.
     pub id_col: Option<Column>,
-    /// The title column (`--meta-title-col`), by name or 0-based position.
+    /// The title column, by name or 0-based position.
     pub title_col: Option<Column>,
 }
 

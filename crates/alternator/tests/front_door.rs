@@ -114,3 +114,24 @@ fn parameters_are_checked_once_and_named() {
     b.push("u", "i", f32::NAN);
     assert!(b.build().unwrap_err().to_string().contains("interaction 1"));
 }
+
+/// The README's Library section shows the crate's front-page example, as it runs.
+#[test]
+fn readme_shows_the_front_page_example() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lib = std::fs::read_to_string(root.join("src/lib.rs")).unwrap();
+    let readme = std::fs::read_to_string(root.join("../../README.md")).unwrap();
+    let doc: Vec<&str> = lib.lines().filter_map(|l| l.strip_prefix("//!")).collect();
+    let start = doc.iter().position(|l| l.trim() == "```").unwrap() + 1;
+    let end = start + doc[start..].iter().position(|l| l.trim() == "```").unwrap();
+    let example: Vec<&str> = doc[start..end]
+        .iter()
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .filter(|l| !l.trim_start().starts_with("# "))
+        .collect();
+    let section = &readme[readme.find("## Library").unwrap()..];
+    let code_start = section.find("```rust\n").unwrap() + "```rust\n".len();
+    let code_end = code_start + section[code_start..].find("\n```").unwrap();
+    let shown: Vec<&str> = section[code_start..code_end].lines().collect();
+    assert_eq!(shown, example, "README.md's Library example differs from src/lib.rs's");
+}

@@ -315,7 +315,7 @@ impl ChunkResult {
         };
         if nfields <= max_col {
             let msg = format!(
-                "has {} field(s) when split on {}, but column {} is needed; check --delimiter and the column flags",
+                "has {} field(s) when split on {}, but column {} is needed; check the delimiter and the columns",
                 nfields,
                 spec.delimiter.name(),
                 max_col

@@ -4,7 +4,7 @@
 //! Supported out of the box, with the delimiter and header detected from the first lines:
 //! MovieLens `u.data` / `ua.base` (tab, no header), `ratings.dat` (`::`), `ratings.csv`
 //! (comma, header `userId,movieId,rating,timestamp`), KuaiRec-style CSV with a header naming
-//! the value column (`--rating-col watch_ratio`), and any CSV / TSV / `;` / `|` / space
+//! the value column (`rating_col("watch_ratio")`), and any CSV / TSV / `;` / `|` / space
 //! separated file. Fields may be quoted CSV-style (`"The Matrix, Reloaded"`).
 //!
 //! The file is parsed in parallel chunks, streamed in blocks (a quick pass counts each
@@ -81,7 +81,7 @@ pub enum Delimiter {
 }
 
 impl Delimiter {
-    /// Parses a user's `--delimiter`: `tab`, `\t`, `comma`, `,`, `::`, `space`, `whitespace`,
+    /// Parses a delimiter as a user writes it: `tab`, `\t`, `comma`, `,`, `::`, `space`, `whitespace`,
     /// or any single character.
     pub fn parse(s: &str) -> Result<Delimiter> {
         Ok(match s {
@@ -186,7 +186,7 @@ impl Default for ReadOptions {
     }
 }
 
-/// Lines skipped under `--skip-invalid`.
+/// Lines skipped under [`ReaderBuilder::skip_invalid`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SkipReport {
     /// How many lines were skipped.
@@ -211,7 +211,7 @@ pub struct Interactions {
     pub user_idx: Vec<u32>,
     /// Item index of each interaction.
     pub item_idx: Vec<u32>,
-    /// Value of each interaction (1.0 with `--rating-col none` or `--binary`).
+    /// Value of each interaction (1.0 without a value column or with [`ReaderBuilder::binary`]).
     pub values: Vec<f32>,
     /// Timestamp of each interaction, when the file has a time column.
     pub times: Option<Vec<i64>>,
@@ -221,7 +221,7 @@ pub struct Interactions {
     pub header: Option<Vec<String>>,
     /// The delimiter used.
     pub delimiter: Option<Delimiter>,
-    /// Lines skipped under `--skip-invalid`.
+    /// Lines skipped under [`ReaderBuilder::skip_invalid`].
     pub skipped: SkipReport,
 }
 

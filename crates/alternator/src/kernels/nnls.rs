@@ -1,4 +1,4 @@
-//! Non-negative least squares on the normal equations (explicit rows with `--nonnegative`).
+//! Non-negative least squares on the normal equations (explicit rows with `nonnegative`).
 
 use super::blas::{axpy64_g, dot64_g};
 

@@ -142,11 +142,11 @@ fn json_and_human_output() {
     ])))
     .unwrap();
     assert_eq!(v["user"], "u1");
-    assert_eq!(v["results"][0]["item"], "b");
-    assert_eq!(v["results"][0]["title"], "Beta, The");
-    assert_eq!(v["results"][0]["genres"][1], "War");
-    assert_eq!(v["results"][0]["score"], 0.9);
-    assert_eq!(v["results"][1]["rank"], 2);
+    assert_eq!(v["items"][0]["item"], "b");
+    assert_eq!(v["items"][0]["title"], "Beta, The");
+    assert_eq!(v["items"][0]["genres"][1], "War");
+    assert_eq!(v["items"][0]["score"], 0.9);
+    assert_eq!(v["n"], 2);
     let text = ok(&alternator(&["recommend", "--model", m, "--user", "u1", "--items-meta", &meta]));
     assert!(text.contains("Beta, The (Drama, War)") || text.contains("Beta, The"), "{text}");
 }
@@ -231,7 +231,7 @@ fn batch_equals_per_user_and_reports_unknown_ids() {
     assert!(stderr(&out).contains("nobody"));
     let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
     assert_eq!(v["user"], "u2");
-    assert_eq!(v["recommendations"][0]["item"], "b");
+    assert_eq!(v["items"][0]["item"], "b");
 
     let users = write(dir.path(), "none.txt", "nobody\n");
     let out = alternator(&["recommend", "--model", m, "--users", &users]);
@@ -267,7 +267,7 @@ fn new_user_by_liked_ids_and_titles() {
     let out = alternator(&["recommend", "--model", m, "--liked-file", &lf, "-n", "10", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
     assert_eq!(v["liked"], serde_json::json!(["a", "b"]));
-    assert_eq!(v["results"].as_array().unwrap().len(), 3);
+    assert_eq!(v["items"].as_array().unwrap().len(), 3);
     assert!(stderr(&out).contains("zzz"), "{}", stderr(&out));
     let bad = write(dir.path(), "bad.csv", "a,1\nb,x\n");
     let out = alternator(&["recommend", "--model", m, "--liked-file", &bad]);
@@ -373,7 +373,7 @@ fn movielens_acceptance() {
         "--json",
     ])))
     .unwrap();
-    let res = v["results"].as_array().unwrap();
+    let res = v["items"].as_array().unwrap();
     assert_eq!(res.len(), 10);
     let train = std::fs::read_to_string(ml.join("ua.base")).unwrap();
     let seen: Vec<&str> = train
@@ -428,7 +428,92 @@ fn movielens_acceptance() {
     let v: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
     assert!(stderr(&out).contains("Star Wars (1977)"), "{}", stderr(&out));
     assert_eq!(v["liked"][0], "50");
-    let res = v["results"].as_array().unwrap();
+    let res = v["items"].as_array().unwrap();
     assert_eq!(res.len(), 10);
     assert!(res.iter().all(|r| r["item"] != "50"));
+}
+
+/// Seed 004's user types "Iron Man" into a `movies.csv`-shaped catalogue: the three Iron Man
+/// films are listed as possible matches, not their namesakes; a title the catalogue lacks
+/// exits 2 with suggestions.
+#[test]
+fn iron_man_lists_the_three_films() {
+    let dir = tempfile::tempdir().unwrap();
+    let titles = [
+        (59315, "Iron Man (2008)"),
+        (77561, "Iron Man 2 (2010)"),
+        (102125, "Iron Man 3 (2013)"),
+        (27611, "\"Invincible Iron Man, The (2007)\""),
+        (1653, "\"Man in the Iron Mask, The (1998)\""),
+        (2761, "\"Iron Giant, The (1999)\""),
+        (950, "\"Thin Man, The (1934)\""),
+        (260, "Star Wars: Episode IV - A New Hope (1977)"),
+        (2571, "\"Matrix, The (1999)\""),
+        (89745, "\"Avengers, The (2012)\""),
+        (1, "Toy Story (1995)"),
+        (318, "\"Shawshank Redemption, The (1994)\""),
+    ];
+    let mut movies = String::from("movieId,title,genres\n");
+    let mut ratings = String::from("userId,movieId,rating\n");
+    for (k, (id, t)) in titles.iter().enumerate() {
+        movies.push_str(&format!("{id},{t},Action\n"));
+        for u in 0..8 {
+            if (u + k) % 3 != 0 {
+                ratings.push_str(&format!("{u},{id},{}\n", 1 + (u * 7 + k) % 5));
+            }
+        }
+    }
+    let meta = write(dir.path(), "movies.csv", &movies);
+    let data = write(dir.path(), "ratings.csv", &ratings);
+    let model = dir.path().join("m.alt");
+    fit(Path::new(&data), &model, &["--rank", "3"]);
+    let m = model.to_str().unwrap();
+    let out = alternator(&[
+        "recommend",
+        "--model",
+        m,
+        "--liked-title",
+        "Iron Man",
+        "--items-meta",
+        &meta,
+    ]);
+    let e = stderr(&out);
+    ok(&out);
+    assert!(
+        e.contains(
+            "Found possible matches: Iron Man (2008), Iron Man 2 (2010), Iron Man 3 (2013)\n"
+        ),
+        "{e}"
+    );
+    assert!(e.contains("using Iron Man (2008) (item 59315)"), "{e}");
+    let out = alternator(&[
+        "recommend",
+        "--model",
+        m,
+        "--liked-title",
+        "Iron Man",
+        "--all-matches",
+        "--items-meta",
+        &meta,
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(v["liked"], serde_json::json!(["59315", "77561", "102125"]));
+    assert_eq!(v["titles"][1]["title"], "Iron Man 2 (2010)");
+    for q in ["Matrix", "the matrix", "Shawshank Redemtion", "toy story (1995)"] {
+        ok(&alternator(&["recommend", "--model", m, "--liked-title", q, "--items-meta", &meta]));
+    }
+    let out = alternator(&[
+        "recommend",
+        "--model",
+        m,
+        "--liked-title",
+        "Qwxyzzy Nonexistent Film",
+        "--items-meta",
+        &meta,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    assert!(e.contains("no title matches \"Qwxyzzy Nonexistent Film\""), "{e}");
+    assert!(!e.contains("item id"), "an unknown title is not an unknown item id: {e}");
 }

@@ -521,3 +521,66 @@ fn movielens_titles_and_fold_in() {
     let (s, b) = get(a, "/v1/similar?item=50&n=3");
     assert_eq!((s, b["title"].as_str()), (200, Some("Star Wars (1977)")));
 }
+
+/// The command line's `--json` and the server answer in one shape: the same keys and the same
+/// items (id, score at its f32 value, title, genres) for a known user, a new user and similar
+/// items.
+#[test]
+fn cli_json_and_server_share_one_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = small_model(dir.path(), "m.alt", 4);
+    let meta = dir.path().join("items.csv");
+    let mut text = String::from("id,title,genres\n");
+    for i in 1..=120 {
+        text.push_str(&format!("{i},Film Number {i} (19{:02}),Drama|Comedy\n", i % 100));
+    }
+    std::fs::write(&meta, text).unwrap();
+    let (m, meta) = (model.to_str().unwrap(), meta.to_str().unwrap());
+    let srv = start(&["--model", m, "--items-meta", meta]);
+    let cli = |args: &[&str]| -> Value {
+        let out = Command::new(BIN).args(args).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let base = ["--model", m, "--items-meta", meta, "--json", "-n", "4"];
+    let cases: [(Vec<&str>, (u16, Value)); 3] = [
+        (
+            [&["recommend", "--user", "3"][..], &base].concat(),
+            get(srv.addr, "/v1/recommend?user=3&n=4"),
+        ),
+        (
+            [&["recommend", "--liked", "5,7", "--liked-title", "film number 12"][..], &base]
+                .concat(),
+            post(
+                srv.addr,
+                "/v1/recommend",
+                r#"{"liked": ["5", 7], "liked_titles": ["film number 12"], "n": 4}"#,
+            ),
+        ),
+        (
+            [&["similar", "--item", "5"][..], &base].concat(),
+            get(srv.addr, "/v1/similar?item=5&n=4"),
+        ),
+    ];
+    for (args, (status, server)) in cases {
+        assert_eq!(status, 200, "{server}");
+        let local = cli(&args);
+        let keys = |v: &Value| -> Vec<String> {
+            let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+            k.sort();
+            k
+        };
+        assert_eq!(keys(&local), keys(&server), "{args:?}");
+        assert_eq!(local["items"], server["items"], "{args:?}");
+        for k in keys(&server) {
+            assert_eq!(local[&k], server[&k], "{args:?}: {k}");
+        }
+        let first = &server["items"][0];
+        assert!(first["title"].as_str().unwrap().starts_with("Film Number"));
+        assert_eq!(first["genres"], json!(["Drama", "Comedy"]));
+        // Scores print at their f32 value: the shortest decimal that reads back to it.
+        let text = first["score"].to_string();
+        let f = first["score"].as_f64().unwrap() as f32;
+        assert!(text == f.to_string() || text == format!("{f}.0"), "{text} vs {f}");
+    }
+}

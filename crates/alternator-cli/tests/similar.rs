@@ -97,9 +97,9 @@ fn similar_users_and_errors() {
     ])))
     .unwrap();
     assert_eq!(v["user"], "u1");
-    assert_eq!(v["results"][0]["user"], "u2");
-    assert_eq!(v["results"][0]["similarity"], 1.0);
-    assert_eq!(v["results"].as_array().unwrap().len(), 2);
+    assert_eq!(v["users"][0]["user"], "u2");
+    assert_eq!(v["users"][0]["score"], 1.0);
+    assert_eq!(v["users"].as_array().unwrap().len(), 2);
 
     for args in [
         &["similar", "--model", m, "--item", "nope"][..],
@@ -133,9 +133,9 @@ fn similar_movielens_seven() {
     ])))
     .unwrap();
     assert_eq!(v["title"], "Seven (Se7en) (1995)");
-    let res = v["results"].as_array().unwrap();
+    let res = v["items"].as_array().unwrap();
     assert_eq!(res.len(), 10);
-    let s: Vec<f64> = res.iter().map(|r| r["similarity"].as_f64().unwrap()).collect();
+    let s: Vec<f64> = res.iter().map(|r| r["score"].as_f64().unwrap()).collect();
     assert!(s.iter().all(|x| (-1.0..=1.0).contains(x)));
     assert!(s.windows(2).all(|w| w[0] >= w[1]));
     assert!(res.iter().all(|r| r["item"] != "11"));

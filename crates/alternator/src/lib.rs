@@ -59,13 +59,15 @@
 //! The modules, by concept: [`data`] reads interactions, [`als`] trains ([`Als`]), [`model`]
 //! is the trained [`Model`], [`evaluate`] scores it, [`recommend`] ranks items and users,
 //! [`meta`] reads item titles, [`split`] makes train/test splits, [`tune`] searches
-//! hyper-parameters, and [`generate`] writes synthetic data sets.
+//! hyper-parameters, [`generate`] writes synthetic data sets, and [`json`] is the JSON shape
+//! of results every front end prints.
 #![deny(missing_docs)]
 
 pub mod als;
 pub mod data;
 pub mod evaluate;
 pub mod generate;
+pub mod json;
 pub mod meta;
 pub mod model;
 pub mod recommend;

@@ -33,13 +33,14 @@ pub enum Solver {
 ///
 /// Build them with [`Als`](crate::Als), which fills in the defaults of the kind of feedback
 /// and validates them; [`AlsParams::explicit`] and [`AlsParams::implicit`] are those defaults.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AlsParams {
     /// Number of latent factors (Spark `rank`, `implicit` `factors`).
     pub rank: usize,
     /// Number of full iterations (each solves both sides).
     pub max_iter: usize,
     /// Regularization λ (Spark `regParam`, `implicit` `regularization`).
+    #[serde(serialize_with = "crate::json::serialize_f32")]
     pub reg_param: f32,
     /// Seed of the factor initialisation.
     pub seed: u64,
@@ -48,6 +49,7 @@ pub struct AlsParams {
     /// Implicit feedback (Spark `implicitPrefs`): fit preferences with confidences.
     pub implicit_prefs: bool,
     /// Confidence scale α for implicit feedback.
+    #[serde(serialize_with = "crate::json::serialize_f32")]
     pub alpha: f32,
     /// Implicit-feedback confidence convention.
     pub confidence: Confidence,

@@ -7,7 +7,7 @@ use std::time::Instant;
 use alternator::generate::{GENRES, MovieData, movie_data};
 use alternator::split::train_test_split;
 use alternator::tune::{Grid, Metric, TuneOptions, Validation, als_trainer, tune};
-use alternator::{Als, AlsParams, ColdStart, IdKind, NewUser};
+use alternator::{Als, AlsParams, ColdStart, IdKind, NewUser, RecommendOptions};
 use anyhow::Context;
 
 use crate::common;
@@ -24,9 +24,12 @@ pub struct Args {
     /// Seed of the data, the splits and the factors
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// The user to show recommendations for [default: the first user]
+    /// The user to show recommendations for (u1, u2, ...)
     #[arg(long, default_value = "u1")]
     pub user: String,
+    /// Keep movies with fewer than N training ratings out of the lists
+    #[arg(long, visible_alias = "min-support", value_name = "N", default_value_t = 0)]
+    pub min_item_interactions: u32,
     /// Worker threads [default: one per core]
     #[arg(long)]
     pub threads: Option<usize>,
@@ -48,6 +51,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let start = Instant::now();
     let data: MovieData = movie_data(a.users, a.movies, a.seed);
     let r = &data.ratings;
+    if r.users().get(&a.user).is_none() {
+        return common::usage(format!(
+            "--user {:?} is not in the demo data: its users are u1 to u{}",
+            a.user,
+            r.users().len()
+        ));
+    }
     println!("== Alternator demo: ALS recommendations on a made-up movie catalogue ==");
     println!(
         "1. data: {} ratings (1-5) by {} users of {} movies in {} genres ({}), generated in memory with planted genre tastes",
@@ -117,6 +127,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 
     // 4. A sample user.
     let u = model.index_of(IdKind::User, &a.user)?;
+    // Ratings are shown on the scale users gave them (1-5): ranking scores are not clipped.
+    let (lo, hi) = (model.summary().value_min, model.summary().value_max);
+    let shown = |s: f32| s.clamp(lo, hi);
+    let filter = (a.min_item_interactions > 0).then(|| model.rare_items(a.min_item_interactions));
+    let mut opts = RecommendOptions::top(8);
+    opts.filter = filter.as_ref();
     let (fav, dislike) = data.tastes.get(u as usize).copied().unwrap_or(([0, 1], 2));
     println!(
         "\n4. user {} (planted tastes: loves {} and {}, dislikes {})",
@@ -134,13 +150,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     let label = |id: &str| data.label(model.items().get(id).unwrap_or(u32::MAX));
     println!("   recommended (predicted rating):");
-    for r in model.recommend(&a.user, 8)? {
-        println!("     {:.2}  {}", r.score, label(&r.item));
+    for r in model.recommend_with(&a.user, &opts)?.results {
+        println!("     {:.2}  {}", shown(r.score), label(&r.item));
     }
     if let Some(&(top, _)) = rated.first() {
         let top_id = model.id_at(IdKind::Item, top);
         println!("   movies similar to {} (cosine of factors):", data.label(top));
-        for r in model.similar_items(top_id, 5)? {
+        let sim_opts = RecommendOptions { n: 5, ..opts };
+        for r in model.similar_items_with(top_id, &sim_opts, false)?.results {
             println!("     {:.3}  {}", r.score, label(&r.item));
         }
     }
@@ -160,7 +177,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         who.rate(model.id_at(IdKind::Item, i), 5.0);
     }
     let folded = model.fold_in(&who, None)?;
-    let recs = model.recommend_folded(&folded, &alternator::RecommendOptions::top(6))?;
+    let recs = model.recommend_folded(&folded, &RecommendOptions { n: 6, ..opts })?;
     println!(
         "\n5. fold-in: a new user (not in the model) rates three {} movies 5/5:",
         genre_name(genre)
@@ -170,7 +187,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     println!("   one least-squares solve against the item factors, then recommended:");
     for r in &recs.results {
-        println!("     {:.2}  {}", r.score, label(&r.item));
+        println!("     {:.2}  {}", shown(r.score), label(&r.item));
     }
     println!(
         "\ndone in {:.1}s. Next: `alternator generate`, `fit`, `evaluate`, `tune --help`.",

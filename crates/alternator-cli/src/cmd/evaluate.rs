@@ -62,6 +62,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if a.ranking {
         return run_ranking(&a, &model);
     }
+    if model.is_implicit() {
+        eprintln!(
+            "note: {} was trained on implicit feedback: its scores are preferences (near 0 to 1), \
+             not predicted values, so RMSE/MAE/R² against the test file's values are not \
+             meaningful; use --ranking for precision/NDCG/MAP at K",
+            a.model.display()
+        );
+    }
     let test = a.input.read(&a.test)?;
     let cold = ColdStart::from(a.cold_start_strategy);
     let m = model.evaluate(&test, cold)?;

@@ -28,6 +28,30 @@ pub struct MetaArgs {
     pub meta_title_col: Option<String>,
 }
 
+/// `--min-item-interactions` (alias `--min-support`), shared by `recommend`,
+/// `recommend-users` and `similar`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SupportArgs {
+    /// Keep items with fewer than N training interactions out of lists (rarely rated items
+    /// with large factors otherwise top them) [default: 0, off, as in Spark]
+    #[arg(long, visible_alias = "min-support", value_name = "N", default_value_t = 0)]
+    pub min_item_interactions: u32,
+}
+
+impl SupportArgs {
+    /// `filter` with the rare items of `model` added, when the flag is on.
+    pub fn apply(&self, model: &Model, filter: Option<IndexSet>) -> Option<IndexSet> {
+        if self.min_item_interactions == 0 {
+            return filter;
+        }
+        let rare = model.rare_items(self.min_item_interactions);
+        Some(match filter {
+            Some(f) => f.union(&rare),
+            None => rare,
+        })
+    }
+}
+
 impl MetaArgs {
     /// Reads the metadata when `--items-meta` is given, reporting skipped lines.
     pub fn load(&self) -> anyhow::Result<Option<Metadata>> {
@@ -170,11 +194,7 @@ pub fn load_model(path: &Path) -> anyhow::Result<Model> {
 /// An f32 as a JSON number with its shortest decimal (`0.1`, not `0.10000000149011612`);
 /// `null` when not finite.
 pub fn num(v: f32) -> serde_json::Value {
-    if v.is_finite() {
-        v.to_string().parse::<f64>().map(serde_json::Value::from).unwrap_or(serde_json::Value::Null)
-    } else {
-        serde_json::Value::Null
-    }
+    alternator::json::number(v)
 }
 
 /// Quotes a CSV field when it holds a comma, quote or line break.
@@ -291,8 +311,42 @@ fn title_of<'a>(meta: Option<&'a Metadata>, id: &str) -> (&'a str, &'a [String])
         None => ("", &[]),
     }
 }
-/// Prints one ranked list (human table, CSV or JSON).
-#[allow(clippy::too_many_arguments)]
+/// What a printed list holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListKind {
+    /// Items with a predicted score.
+    Items,
+    /// Items with a cosine similarity.
+    SimilarItems,
+    /// Users with a score (or similarity: `SimilarUsers`).
+    Users,
+    /// Users with a cosine similarity.
+    SimilarUsers,
+    /// Items with their number of training interactions (the popular fallback).
+    Popular,
+}
+
+impl ListKind {
+    /// The entity listed: `item` or `user`.
+    fn entity(self) -> &'static str {
+        match self {
+            ListKind::Users | ListKind::SimilarUsers => "user",
+            _ => "item",
+        }
+    }
+
+    /// The heading of the value column in tables and CSV.
+    fn value_name(self) -> &'static str {
+        match self {
+            ListKind::SimilarItems | ListKind::SimilarUsers => "similarity",
+            ListKind::Popular => "count",
+            _ => "score",
+        }
+    }
+}
+
+/// Prints one ranked list: a human table, CSV, or JSON in the shape every front end shares
+/// ([`alternator::json`]): the subject's fields, `eligible`, and `items` (or `users`).
 pub fn print_list(
     w: &mut dyn Write,
     format: Format,
@@ -300,39 +354,36 @@ pub fn print_list(
     heading: &str,
     list: &List<'_>,
     meta: Option<&Metadata>,
-    score_name: &str,
-    entity: &str,
+    kind: ListKind,
 ) -> anyhow::Result<()> {
+    let entity = kind.entity();
+    let value_name = kind.value_name();
+    // Titles apply to items only.
+    let meta = if entity == "item" { meta } else { None };
     match format {
         Format::Json => {
             let rows: Vec<serde_json::Value> = list
                 .rows
                 .iter()
-                .enumerate()
-                .map(|(k, &(id, s))| {
-                    let mut v = json!({"rank": k + 1});
-                    v[entity] = json!(id);
-                    v[score_name] = num(s);
-                    if let Some(m) = meta.and_then(|m| m.get(id)) {
-                        v["title"] = json!(m.title);
-                        v["genres"] = json!(m.genres);
-                    }
-                    v
+                .map(|&(id, s)| match kind {
+                    ListKind::Users | ListKind::SimilarUsers => alternator::json::user(id, s),
+                    ListKind::Popular => alternator::json::popular_item(id, s as u64, meta),
+                    _ => alternator::json::item(id, s, meta),
                 })
                 .collect();
             let mut doc = subject;
             doc["eligible"] = json!(list.eligible);
-            doc["results"] = json!(rows);
+            doc[format!("{entity}s")] = json!(rows);
             writeln!(w, "{}", serde_json::to_string_pretty(&doc)?)?;
         }
         Format::Csv => {
-            write!(w, "rank,{entity},{score_name}")?;
+            write!(w, "rank,{entity},{value_name}")?;
             if meta.is_some() {
                 write!(w, ",title,genres")?;
             }
             writeln!(w)?;
             for (k, &(id, s)) in list.rows.iter().enumerate() {
-                write!(w, "{},{},{}", k + 1, csv_field(id), s)?;
+                write!(w, "{},{},{}", k + 1, csv_field(id), value_text(kind, s))?;
                 if meta.is_some() {
                     let (t, g) = title_of(meta, id);
                     write!(w, ",{},{}", csv_field(t), csv_field(&g.join("|")))?;
@@ -349,13 +400,17 @@ pub fn print_list(
                 .max()
                 .unwrap_or(0)
                 .max(entity.len());
-            write!(w, "{:>4}  {:<idw$}  {:>10}", "rank", entity, score_name)?;
+            write!(w, "{:>4}  {:<idw$}  {:>10}", "rank", entity, value_name)?;
             if meta.is_some() {
                 write!(w, "  title (genres)")?;
             }
             writeln!(w)?;
             for (k, &(id, s)) in list.rows.iter().enumerate() {
-                write!(w, "{:>4}  {:<idw$}  {:>10.4}", k + 1, id, s)?;
+                if kind == ListKind::Popular {
+                    write!(w, "{:>4}  {:<idw$}  {:>10}", k + 1, id, s as u64)?;
+                } else {
+                    write!(w, "{:>4}  {:<idw$}  {:>10.4}", k + 1, id, s)?;
+                }
                 if let Some(m) = meta {
                     let label = m.get(id).map(|m| m.label()).unwrap_or_else(|| "?".into());
                     write!(w, "  {label}")?;
@@ -365,4 +420,9 @@ pub fn print_list(
         }
     }
     Ok(())
+}
+
+/// A value as CSV writes it: counts as integers, scores in f32's shortest form.
+fn value_text(kind: ListKind, v: f32) -> String {
+    if kind == ListKind::Popular { (v as u64).to_string() } else { v.to_string() }
 }

@@ -15,8 +15,8 @@ use clap::ValueEnum;
 use serde_json::json;
 
 use super::output::{
-    List, MetaArgs, OutputArgs, csv_field, filter_sets, known_ids, load_model, note_short, num,
-    print_list,
+    List, ListKind, MetaArgs, OutputArgs, SupportArgs, csv_field, filter_sets, known_ids,
+    load_model, note_short, print_list,
 };
 use crate::common::{self, usage};
 use crate::idfile;
@@ -62,6 +62,8 @@ pub struct Args {
     pub candidates: Option<PathBuf>,
     #[command(flatten)]
     pub meta: MetaArgs,
+    #[command(flatten)]
+    pub support: SupportArgs,
     /// When the user is unknown, recommend the most popular items instead of failing
     #[arg(long, value_enum)]
     pub fallback: Option<Fallback>,
@@ -146,6 +148,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let meta = a.meta.load()?;
     let (filter, candidates) =
         filter_sets(a.filter_items.as_deref(), a.candidates.as_deref(), &model, IdKind::Item)?;
+    let filter = a.support.apply(&model, filter);
     let opts = RecommendOptions {
         n: a.n,
         include_seen: a.include_seen,
@@ -158,16 +161,25 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
 
     let mut w = a.output.open()?;
+    let mut kind = ListKind::Items;
     let (ranked, subject, heading) = if let Some(user) = &a.user {
         match model.recommend_with(user, &opts) {
-            Ok(list) => (list, json!({"user": user}), format!("top {} items for user {user}", a.n)),
+            Ok(list) => (
+                list,
+                json!({"user": user, "n": a.n}),
+                format!("top {} items for user {user}", a.n),
+            ),
             Err(alternator::Error::UnknownId { kind: IdKind::User, .. })
                 if matches!(a.fallback, Some(Fallback::Popular)) =>
             {
-                eprintln!("user {user:?} is not in the model: recommending the most popular items");
+                eprintln!(
+                    "user {user:?} is not in the model: recommending the most popular items \
+                     (the count column is their number of training interactions)"
+                );
+                kind = ListKind::Popular;
                 (
                     model.popular_items(&opts)?,
-                    json!({"user": user, "fallback": "popular"}),
+                    json!({"user": user, "n": a.n, "fallback": "popular"}),
                     format!("top {} popular items (user {user} is unknown)", a.n),
                 )
             }
@@ -206,20 +218,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let list = model.recommend_folded(&folded, &opts)?;
         let heading =
             format!("top {} items for a new user who liked {} item(s)", a.n, folded.liked.len());
-        (list, json!({"user": null, "liked": folded.liked}), heading)
+        let mut subject = alternator::json::fold_in(&folded, meta.as_ref());
+        subject.insert("n".into(), json!(a.n));
+        (list, serde_json::Value::Object(subject), heading)
     };
     let list = List::items(&ranked);
     note_short(&list, a.n, "item");
-    print_list(
-        &mut *w,
-        a.output.format(),
-        subject,
-        &heading,
-        &list,
-        meta.as_ref(),
-        "score",
-        "item",
-    )?;
+    print_list(&mut *w, a.output.format(), subject, &heading, &list, meta.as_ref(), kind)?;
     w.flush()?;
     Ok(())
 }
@@ -256,15 +261,9 @@ fn run_batch(
                 let rows: Vec<serde_json::Value> = list
                     .items
                     .iter()
-                    .map(|&(i, s)| {
-                        let id = model.id_at(IdKind::Item, i);
-                        match meta.and_then(|m| m.title(id)) {
-                            Some(t) => json!({"item": id, "score": num(s), "title": t}),
-                            None => json!({"item": id, "score": num(s)}),
-                        }
-                    })
+                    .map(|&(i, s)| alternator::json::item(model.id_at(IdKind::Item, i), s, meta))
                     .collect();
-                writeln!(w, "{}", json!({"user": uid, "recommendations": rows}))
+                writeln!(w, "{}", json!({"user": uid, "items": rows}))
             } else {
                 line.clear();
                 let uid = csv_field(uid);

@@ -13,8 +13,8 @@ use alternator::{IdKind, RecommendOptions};
 use serde_json::json;
 
 use super::output::{
-    List, MetaArgs, OutputArgs, csv_field, filter_sets, known_ids, load_model, note_short, num,
-    print_list,
+    List, ListKind, MetaArgs, OutputArgs, SupportArgs, csv_field, filter_sets, known_ids,
+    load_model, note_short, print_list,
 };
 use crate::common::{self, usage};
 
@@ -48,6 +48,8 @@ pub struct Args {
     #[command(flatten)]
     pub meta: MetaArgs,
     #[command(flatten)]
+    pub support: SupportArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
 }
 
@@ -73,11 +75,21 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         filter: filter.as_ref(),
         candidates: candidates.as_ref(),
     };
+    let rare = (a.support.min_item_interactions > 0)
+        .then(|| model.rare_items(a.support.min_item_interactions));
     let items: Vec<u32> = if let Some(id) = &a.item {
+        if let Some(r) = &rare {
+            if model.items().get(id).is_some_and(|i| r.contains(i)) {
+                return usage(format!(
+                    "item {id:?} has fewer than {} training interactions (--min-item-interactions)",
+                    a.support.min_item_interactions
+                ));
+            }
+        }
         let ranked = model.recommend_users_with(id, &opts)?;
         let list = List::users(&ranked);
         note_short(&list, a.n, "user");
-        let mut subject = json!({"item": id});
+        let mut subject = json!({"item": id, "n": a.n});
         let mut heading = format!("top {} users for item {id}", a.n);
         if let Some(m) = meta.as_ref().and_then(|m| m.get(id)) {
             subject["title"] = json!(m.title);
@@ -85,7 +97,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         let mut w = a.output.open()?;
         let format = a.output.format();
-        print_list(&mut *w, format, subject, &heading, &list, None, "score", "user")?;
+        print_list(&mut *w, format, subject, &heading, &list, None, ListKind::Users)?;
         w.flush()?;
         return Ok(());
     } else if a.all_items {
@@ -93,6 +105,21 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     } else {
         let path = a.items.as_deref().unwrap_or(Path::new(""));
         known_ids(path, &model, IdKind::Item)?
+    };
+    let items = match &rare {
+        None => items,
+        Some(r) => {
+            let kept: Vec<u32> = items.iter().copied().filter(|&i| !r.contains(i)).collect();
+            if kept.len() < items.len() {
+                eprintln!(
+                    "skipped {} item(s) with fewer than {} training interactions \
+                     (--min-item-interactions)",
+                    items.len() - kept.len(),
+                    a.support.min_item_interactions
+                );
+            }
+            kept
+        }
     };
 
     let meta = meta.as_ref();
@@ -113,7 +140,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 let rows: Vec<serde_json::Value> = list
                     .items
                     .iter()
-                    .map(|&(u, s)| json!({"user": model.id_at(IdKind::User, u), "score": num(s)}))
+                    .map(|&(u, s)| alternator::json::user(model.id_at(IdKind::User, u), s))
                     .collect();
                 let mut doc = json!({"item": iid, "users": rows});
                 if let Some(t) = title {

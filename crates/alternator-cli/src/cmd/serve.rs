@@ -51,6 +51,9 @@ pub struct Args {
     /// Most open connections
     #[arg(long, default_value_t = 1024)]
     pub max_connections: usize,
+    /// Keep items with fewer than N training interactions out of every item list
+    #[arg(long, visible_alias = "min-support", value_name = "N", default_value_t = 0)]
+    pub min_item_interactions: u32,
 }
 
 /// Runs the verb.
@@ -89,6 +92,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     config.meta = meta;
     config.admin_token = a.admin_token.clone();
     config.max_n = a.max_n;
+    config.min_item_interactions = a.min_item_interactions;
     config.max_body_bytes = a.max_body;
     config.request_timeout = Duration::from_secs_f64(a.request_timeout);
     let service = Service::new(config)?;

@@ -8,7 +8,10 @@ use std::path::PathBuf;
 use alternator::{IdKind, RecommendOptions};
 use serde_json::json;
 
-use super::output::{List, MetaArgs, OutputArgs, filter_sets, load_model, note_short, print_list};
+use super::output::{
+    List, ListKind, MetaArgs, OutputArgs, SupportArgs, filter_sets, load_model, note_short,
+    print_list,
+};
 use crate::common::{self, usage};
 
 /// Flags of `alternator similar`.
@@ -39,6 +42,8 @@ pub struct Args {
     #[command(flatten)]
     pub meta: MetaArgs,
     #[command(flatten)]
+    pub support: SupportArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
 }
 
@@ -58,6 +63,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let meta = a.meta.load()?;
     let (filter, candidates) =
         filter_sets(a.filter.as_deref(), a.candidates.as_deref(), &model, kind)?;
+    let filter = match kind {
+        IdKind::Item => a.support.apply(&model, filter),
+        IdKind::User if a.support.min_item_interactions > 0 => {
+            return usage("--min-item-interactions applies to item lists; use it with --item");
+        }
+        IdKind::User => filter,
+    };
     let opts = RecommendOptions {
         n: a.n,
         include_seen: true,
@@ -81,13 +93,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let meta = if kind == "item" { meta.as_ref() } else { None };
     let mut subject = json!({});
     subject[kind] = json!(id);
+    subject["n"] = json!(a.n);
     let mut heading = format!("{} {kind}s most similar to {kind} {id}", a.n);
     if let Some(m) = meta.and_then(|m| m.get(id)) {
         subject["title"] = json!(m.title);
         heading = format!("{} items most similar to item {id}: {}", a.n, m.label());
     }
     let mut w = a.output.open()?;
-    print_list(&mut *w, a.output.format(), subject, &heading, &list, meta, "similarity", kind)?;
+    let list_kind = if kind == "item" { ListKind::SimilarItems } else { ListKind::SimilarUsers };
+    print_list(&mut *w, a.output.format(), subject, &heading, &list, meta, list_kind)?;
     w.flush()?;
     Ok(())
 }

@@ -80,6 +80,8 @@ pub struct Config {
     pub max_liked: usize,
     /// Most titles one fold-in request may name.
     pub max_titles: usize,
+    /// Items with fewer training interactions are kept out of item lists (0: off).
+    pub min_item_interactions: u32,
     /// Time limit of one request, from arrival to response (then 503).
     pub request_timeout: Duration,
 }
@@ -97,6 +99,7 @@ impl Config {
             max_predict_pairs: 10_000,
             max_liked: 10_000,
             max_titles: 100,
+            min_item_interactions: 0,
             request_timeout: Duration::from_secs(30),
         }
     }
@@ -111,11 +114,14 @@ pub struct Loaded {
     pub info: ModelFileInfo,
     /// When it was loaded, seconds since the Unix epoch.
     pub loaded_at_unix: u64,
+    /// Items kept out of every item list (`min_item_interactions`), when set.
+    pub rare: Option<alternator::recommend::IndexSet>,
 }
 
 impl Loaded {
-    /// Reads and checks a model file, precomputing what fold-in needs.
-    pub fn read(path: &std::path::Path) -> alternator::Result<Loaded> {
+    /// Reads and checks a model file, precomputing the rare items (items with fewer than
+    /// `min_item_interactions` training interactions; none when 0).
+    pub fn read(path: &std::path::Path, min_item_interactions: u32) -> alternator::Result<Loaded> {
         let (model, info) = Model::load_with_info(path)?;
         if model.rank() == 0 || model.items().is_empty() {
             return Err(Error::ModelFormat {
@@ -123,7 +129,8 @@ impl Loaded {
                 message: "the model has no items or rank 0; nothing to serve".into(),
             });
         }
-        Ok(Loaded { model, info, loaded_at_unix: unix_now() })
+        let rare = (min_item_interactions > 0).then(|| model.rare_items(min_item_interactions));
+        Ok(Loaded { model, info, loaded_at_unix: unix_now(), rare })
     }
 
     /// The checksum as 8 hex digits (the `x-model-checksum` header).
@@ -181,7 +188,7 @@ pub struct ReloadOutcome {
 impl Service {
     /// Loads the model named in `config` and builds the service.
     pub fn new(config: Config) -> alternator::Result<Service> {
-        let loaded = Loaded::read(&config.model_path)?;
+        let loaded = Loaded::read(&config.model_path, config.min_item_interactions)?;
         Ok(Service {
             inner: Arc::new(Inner {
                 config,
@@ -219,7 +226,8 @@ impl Service {
     pub async fn reload(&self) -> alternator::Result<ReloadOutcome> {
         let _guard = self.inner.reload_lock.lock().await;
         let path = self.inner.config.model_path.clone();
-        let read = tokio::task::spawn_blocking(move || Loaded::read(&path))
+        let min = self.inner.config.min_item_interactions;
+        let read = tokio::task::spawn_blocking(move || Loaded::read(&path, min))
             .await
             .unwrap_or_else(|e| Err(Error::Internal(format!("the reload task failed: {e}"))));
         match read {

@@ -4,14 +4,14 @@
 use std::sync::atomic::Ordering;
 
 use alternator::meta::Metadata;
-use alternator::{IdKind, Model, NewUser, Ranked, RecommendOptions, Recommendation, UserScore};
+use alternator::{IdKind, NewUser, RecommendOptions};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::errors::ApiError;
 use super::requests::{
@@ -39,27 +39,6 @@ fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
         let why = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text);
         ApiError::bad(format!("bad query string: {why}"))
     })
-}
-
-/// Items as the API lists them: `{"item", "score", "title"?}`.
-fn items_json(meta: Option<&Metadata>, list: &Ranked<Recommendation>) -> Vec<Value> {
-    list.results
-        .iter()
-        .map(|r| {
-            let mut o = Map::new();
-            o.insert("item".into(), json!(r.item));
-            o.insert("score".into(), json!(r.score));
-            if let Some(t) = meta.and_then(|m| m.title(&r.item)) {
-                o.insert("title".into(), json!(t));
-            }
-            Value::Object(o)
-        })
-        .collect()
-}
-
-/// Users as the API lists them: `{"user", "score"}`.
-fn users_json(list: &Ranked<UserScore>) -> Vec<Value> {
-    list.results.iter().map(|r| json!({"user": r.user, "score": r.score})).collect()
 }
 
 /// The `x-model-checksum` header of `loaded` on `resp`.
@@ -142,13 +121,14 @@ pub(super) async fn recommend_get(
     let n = parse_n(q.n.as_deref(), s.inner.config.max_n)?;
     let include_seen = parse_bool(q.include_seen.as_deref(), "include_seen")?;
     s.compute(move |l, meta| {
-        let opts = RecommendOptions::top(n).include_seen(include_seen);
+        let mut opts = RecommendOptions::top(n).include_seen(include_seen);
+        opts.filter = l.rare.as_ref();
         let recs = l.model.recommend_with(&user, &opts)?;
         Ok(json!({
             "user": user,
             "n": n,
             "eligible": recs.eligible,
-            "items": items_json(meta, &recs),
+            "items": alternator::json::items(&recs.results, meta),
         }))
     })
     .await
@@ -200,37 +180,27 @@ pub(super) async fn recommend_post(
             "liked_titles needs item metadata: start the server with --items-meta FILE",
         ));
     }
-    s.compute(move |l, meta| fold_in_recommend(&l.model, meta, &who, n)).await
+    s.compute(move |l, meta| fold_in_recommend(l, meta, &who, n)).await
 }
 
 /// The one new-user pipeline of the library ([`Model::fold_in`], as the command line's
 /// `recommend --liked`), then the ranking, never returning a liked item.
 fn fold_in_recommend(
-    model: &Model,
+    l: &Loaded,
     meta: Option<&Metadata>,
     who: &NewUser,
     n: usize,
 ) -> Result<Value, ApiError> {
+    let model = &l.model;
     let folded = model.fold_in(who, meta)?;
-    let recs = model.recommend_folded(&folded, &RecommendOptions::top(n))?;
-    let titles: Vec<Value> = folded
-        .titles
-        .iter()
-        .flat_map(|t| {
-            t.used.iter().map(
-                |id| json!({"query": t.query, "item": id, "title": meta.and_then(|m| m.title(id))}),
-            )
-        })
-        .collect();
-    Ok(json!({
-        "user": null,
-        "liked": folded.liked,
-        "ignored": folded.ignored,
-        "titles": titles,
-        "n": n,
-        "eligible": recs.eligible,
-        "items": items_json(meta, &recs),
-    }))
+    let mut opts = RecommendOptions::top(n);
+    opts.filter = l.rare.as_ref();
+    let recs = model.recommend_folded(&folded, &opts)?;
+    let mut doc = alternator::json::fold_in(&folded, meta);
+    doc.insert("n".into(), json!(n));
+    doc.insert("eligible".into(), json!(recs.eligible));
+    doc.insert("items".into(), alternator::json::items(&recs.results, meta));
+    Ok(Value::Object(doc))
 }
 
 pub(super) async fn similar_get(
@@ -250,20 +220,26 @@ pub(super) async fn similar_get(
     };
     s.compute(move |l, meta| {
         let model = &l.model;
-        let opts = RecommendOptions::top(n);
+        let mut opts = RecommendOptions::top(n);
         Ok(match kind {
             IdKind::Item => {
+                opts.filter = l.rare.as_ref();
                 let list = model.similar_items_with(&id, &opts, false)?;
-                json!({
-                    "item": id,
-                    "title": meta.and_then(|m| m.title(&id)),
-                    "n": n,
-                    "items": items_json(meta, &list),
-                })
+                let mut doc = json!({"item": id, "n": n, "eligible": list.eligible});
+                if let Some(t) = meta.and_then(|m| m.title(&id)) {
+                    doc["title"] = json!(t);
+                }
+                doc["items"] = alternator::json::items(&list.results, meta);
+                doc
             }
             IdKind::User => {
                 let list = model.similar_users_with(&id, &opts, false)?;
-                json!({"user": id, "n": n, "users": users_json(&list)})
+                json!({
+                    "user": id,
+                    "n": n,
+                    "eligible": list.eligible,
+                    "users": alternator::json::users(&list.results),
+                })
             }
         })
     })
@@ -282,9 +258,8 @@ pub(super) async fn predict_post(
     s.compute(move |l, _| {
         let scores: Vec<Value> = pairs
             .iter()
-            .map(|p| match l.model.predict(&p.user.0, &p.item.0) {
-                Some(x) if x.is_finite() => json!(x),
-                _ => Value::Null,
+            .map(|p| {
+                l.model.predict(&p.user.0, &p.item.0).map_or(Value::Null, alternator::json::number)
             })
             .collect();
         let unknown = scores.iter().filter(|v| v.is_null()).count();

@@ -8,7 +8,9 @@
 //! with the model's own objective (`implicit`'s `recalculate_user`): explicit
 //! `(Y_Iᵀ Y_I + λ n I) x = Y_Iᵀ r`, implicit `(YᵀY + Yᵀ(C−I)Y + λI) x = YᵀC p`.
 
-use super::{Ranked, RecommendOptions, Recommendation, View, check_n, recommend_for_factors};
+use super::{
+    IndexSet, Ranked, RecommendOptions, Recommendation, View, check_n, recommend_for_factors,
+};
 use crate::error::{Error, IdKind, Result};
 use crate::meta::Metadata;
 use crate::model::Model;
@@ -236,7 +238,7 @@ impl Model {
     fn match_title(&self, meta: &Metadata, title: &str, all: bool) -> Result<TitleChoice> {
         let known = |k: usize| meta.items.get(k).filter(|m| self.items.get(&m.id).is_some());
         let candidates: Vec<(String, String)> = meta
-            .search(title, usize::MAX)
+            .matches(title)
             .into_iter()
             .filter_map(|h| known(h.index))
             .take(TITLE_CANDIDATES)
@@ -289,6 +291,15 @@ impl Model {
             }
         }
         counts
+    }
+
+    /// The items with fewer than `min` training interactions: a filter that keeps rarely
+    /// rated items out of lists (`RecommendOptions::filter`). Spark and `implicit` have no
+    /// such filter; an item seen twice can top a list when its factors happen to be large.
+    pub fn rare_items(&self, min: u32) -> IndexSet {
+        let counts = self.item_popularity();
+        let rare = counts.iter().enumerate().filter(|p| *p.1 < min).map(|p| p.0 as u32);
+        IndexSet::from_indices(counts.len(), rare)
     }
 
     /// The popular-items fallback for a user the model does not know: items ranked by their

@@ -110,6 +110,12 @@ impl IndexSet {
     pub fn members(&self) -> &[u32] {
         &self.members
     }
+
+    /// The members of either set (below the larger bound).
+    pub fn union(&self, other: &IndexSet) -> IndexSet {
+        let bound = self.bits.len().max(other.bits.len()) * 64;
+        IndexSet::from_indices(bound, self.members.iter().chain(&other.members).copied())
+    }
 }
 
 /// What to rank and how many results to return.

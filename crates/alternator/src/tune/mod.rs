@@ -53,8 +53,9 @@ use crate::params::AlsParams;
 use crate::sparse::{Csr, Duplicates};
 use folds::{Fold, make_folds, score};
 
-/// The validation metric a search optimises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// The validation metric a search optimises. Serialised as the user writes it (`rmse`,
+/// `ndcg@10`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Metric {
     /// Root mean squared error `√(mean (r̂ − r)²)` (smaller is better).
     Rmse,
@@ -118,6 +119,12 @@ impl Metric {
             return true;
         }
         if self.larger_is_better() { a > b } else { a < b }
+    }
+}
+
+impl Serialize for Metric {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 

@@ -18,6 +18,10 @@ use rustc_hash::FxHashMap;
 use crate::data::{Column, Delimiter, detect_delimiter, split_fields};
 use crate::error::{Error, Result};
 
+mod titles;
+use titles::TitleIndex;
+pub use titles::{MATCH_MARGIN, MATCH_THRESHOLD, TitleMatch, normalize};
+
 /// The genre names of MovieLens 100K's `u.genre`, in flag order.
 pub const ML100K_GENRES: [&str; 19] = [
     "unknown",
@@ -87,30 +91,6 @@ impl ItemMeta {
     }
 }
 
-/// How a title matched a search query (best first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum MatchKind {
-    /// The normalised title equals the normalised query.
-    Exact,
-    /// The normalised title starts with the query (at a word boundary).
-    Prefix,
-    /// The query occurs inside the title (at word boundaries).
-    Substring,
-    /// Token overlap / edit distance above the threshold.
-    Fuzzy,
-}
-
-/// A search hit.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TitleMatch {
-    /// Position in [`Metadata::items`].
-    pub index: usize,
-    /// How it matched.
-    pub kind: MatchKind,
-    /// Similarity in [0, 1] (1 for exact), used to order fuzzy hits.
-    pub similarity: f64,
-}
-
 /// Item metadata read from a file: titles, genres, and a title search.
 #[derive(Debug, Clone, Default)]
 pub struct Metadata {
@@ -121,7 +101,7 @@ pub struct Metadata {
     /// Lines skipped as malformed.
     pub skipped: u64,
     by_id: FxHashMap<String, usize>,
-    norm: Vec<(String, Option<u32>)>,
+    index: TitleIndex,
 }
 
 /// Reads item metadata (see the module docs for the formats).
@@ -286,7 +266,6 @@ pub fn parse_metadata(bytes: &[u8], path: &Path, opts: &MetaOptions) -> Result<M
                 .unwrap_or_default(),
         };
         m.by_id.insert(id.to_string(), m.items.len());
-        m.norm.push(normalize(title));
         m.items.push(ItemMeta { id: id.to_string(), title: title.to_string(), genres });
     }
     if m.items.is_empty() {
@@ -295,73 +274,9 @@ pub fn parse_metadata(bytes: &[u8], path: &Path, opts: &MetaOptions) -> Result<M
             message: format!("no usable metadata lines ({} skipped)", m.skipped),
         });
     }
+    m.index = TitleIndex::build(m.items.iter().map(|it| it.title.as_str()));
     Ok(m)
 }
-
-/// Normalises a title for matching: the trailing `(1977)` year is split off, case folded,
-/// punctuation turned into spaces, a leading `the`/`a`/`an` or a trailing `, The` dropped,
-/// whitespace collapsed. `"Usual Suspects, The (1995)"` → `("usual suspects", Some(1995))`.
-pub fn normalize(title: &str) -> (String, Option<u32>) {
-    let mut t = title.trim();
-    let mut year = None;
-    if let Some(open) = t.rfind('(') {
-        let inner = t[open + 1..].trim_end_matches(')').trim();
-        if t.ends_with(')') && inner.len() == 4 && inner.bytes().all(|b| b.is_ascii_digit()) {
-            year = inner.parse().ok();
-            t = t[..open].trim_end();
-        }
-    }
-    let lowered: String = t
-        .chars()
-        .flat_map(char::to_lowercase)
-        .map(|c| if c.is_alphanumeric() || c == ',' { c } else { ' ' })
-        .collect();
-    // Trailing article after a comma ("Usual Suspects, The").
-    let mut s = lowered.trim().to_string();
-    for art in [", the", ", a", ", an", ",the"] {
-        if let Some(stripped) = s.strip_suffix(art) {
-            s = stripped.to_string();
-            break;
-        }
-    }
-    let s = s.replace(',', " ");
-    let mut tokens: Vec<&str> = s.split_whitespace().collect();
-    if tokens.len() > 1 && matches!(tokens[0], "the" | "a" | "an") {
-        tokens.remove(0);
-    }
-    (tokens.join(" "), year)
-}
-
-/// Levenshtein distance over chars.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0usize; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        cur[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
-}
-
-/// Similarity in [0, 1]: the larger of token Jaccard overlap and `1 − edit distance / longer length`.
-fn fuzzy_similarity(q: &str, t: &str) -> f64 {
-    let qt: Vec<&str> = q.split_whitespace().collect();
-    let tt: Vec<&str> = t.split_whitespace().collect();
-    let inter = qt.iter().filter(|w| tt.contains(w)).count();
-    let union = qt.len() + tt.len() - inter;
-    let jaccard = if union == 0 { 0.0 } else { inter as f64 / union as f64 };
-    let longest = q.chars().count().max(t.chars().count());
-    let ed = if longest == 0 { 0.0 } else { 1.0 - edit_distance(q, t) as f64 / longest as f64 };
-    jaccard.max(ed)
-}
-
-/// Fuzzy hits need at least this similarity.
-pub const FUZZY_THRESHOLD: f64 = 0.6;
 
 impl Metadata {
     /// Number of items.
@@ -384,66 +299,37 @@ impl Metadata {
         self.get(id).map(|m| m.title.as_str())
     }
 
-    fn classify(&self, q: &str, qyear: Option<u32>, k: usize) -> Option<(MatchKind, f64)> {
-        let (t, tyear) = self.norm.get(k)?;
-        let year_ok = qyear.is_none() || qyear == *tyear;
-        if year_ok && !q.is_empty() {
-            if t == q {
-                return Some((MatchKind::Exact, 1.0));
-            }
-            if t.starts_with(q) && t[q.len()..].starts_with(' ') {
-                return Some((MatchKind::Prefix, q.len() as f64 / t.len().max(1) as f64));
-            }
-            if t.contains(&format!(" {q} ")) || t.ends_with(&format!(" {q}")) {
-                return Some((MatchKind::Substring, q.len() as f64 / t.len().max(1) as f64));
-            }
-        }
-        let sim = fuzzy_similarity(q, t) * if year_ok { 1.0 } else { 0.9 };
-        Some((MatchKind::Fuzzy, sim))
-    }
-
-    /// Case-insensitive fuzzy title search, best first: exact (after [`normalize`]) before
-    /// prefix before substring before fuzzy (token overlap / edit distance ≥
-    /// [`FUZZY_THRESHOLD`]); within a kind, higher similarity, then shorter title, then file
-    /// order. A year in the query (`Star Wars (1977)`) must match for a non-fuzzy hit.
-    /// At most `limit` hits; empty when nothing is close enough (see [`Metadata::closest`]).
+    /// Titles matching `query` (score at least [`MATCH_THRESHOLD`]; see the `titles` module
+    /// docs for the scoring), best first, at most `limit`.
     pub fn search(&self, query: &str, limit: usize) -> Vec<TitleMatch> {
-        let (q, qyear) = normalize(query);
-        let mut hits: Vec<TitleMatch> =
-            (0..self.items.len())
-                .filter_map(|k| {
-                    let (kind, similarity) = self.classify(&q, qyear, k)?;
-                    (kind != MatchKind::Fuzzy || similarity >= FUZZY_THRESHOLD)
-                        .then_some(TitleMatch { index: k, kind, similarity })
-                })
-                .collect();
-        self.sort_hits(&mut hits);
+        let mut hits = self.index.scored(query);
+        hits.retain(|h| h.score >= MATCH_THRESHOLD);
         hits.truncate(limit);
         hits
     }
 
-    /// The `limit` titles most similar to `query` whatever their similarity (for "did you mean").
+    /// The possible matches of `query`: the titles that match about as well as the best one
+    /// (score at least [`MATCH_THRESHOLD`] and within [`MATCH_MARGIN`] of the best), best first.
+    /// "Iron Man" gives Iron Man (2008), Iron Man 2 (2010), Iron Man 3 (2013). Empty when
+    /// nothing matches (see [`Metadata::closest`] for suggestions).
+    pub fn matches(&self, query: &str) -> Vec<TitleMatch> {
+        let mut hits = self.search(query, usize::MAX);
+        if let Some(best) = hits.first().map(|h| h.score) {
+            hits.retain(|h| h.score >= best - MATCH_MARGIN);
+        }
+        hits
+    }
+
+    /// The `limit` titles closest to `query` whatever their score (for "did you mean"):
+    /// those sharing a word with it by score, or, when none does, those sharing the most
+    /// letter pairs.
     pub fn closest(&self, query: &str, limit: usize) -> Vec<TitleMatch> {
-        let (q, qyear) = normalize(query);
-        let mut hits: Vec<TitleMatch> = (0..self.items.len())
-            .filter_map(|k| {
-                let (kind, similarity) = self.classify(&q, qyear, k)?;
-                Some(TitleMatch { index: k, kind, similarity })
-            })
-            .collect();
-        self.sort_hits(&mut hits);
+        let mut hits = self.index.scored(query);
+        if hits.is_empty() {
+            hits = self.index.resembling(query, limit);
+        }
         hits.truncate(limit);
         hits
-    }
-
-    fn sort_hits(&self, hits: &mut [TitleMatch]) {
-        hits.sort_by(|a, b| {
-            a.kind
-                .cmp(&b.kind)
-                .then(b.similarity.partial_cmp(&a.similarity).unwrap_or(std::cmp::Ordering::Equal))
-                .then(self.items[a.index].title.len().cmp(&self.items[b.index].title.len()))
-                .then(a.index.cmp(&b.index))
-        });
     }
 }
 
@@ -480,7 +366,7 @@ mod tests {
         assert_eq!(m.get("11").unwrap().genres.len(), 3);
         assert!(m.get("5").unwrap().genres.is_empty());
         let hits = m.search("the american president", 5);
-        assert_eq!(hits[0].kind, MatchKind::Exact);
+        assert!(hits[0].score > 0.99);
         assert_eq!(m.items[hits[0].index].id, "11");
     }
 
@@ -511,37 +397,20 @@ mod tests {
     }
 
     #[test]
-    fn search_ranks_exact_prefix_substring_fuzzy() {
+    fn possible_matches_of_a_title() {
         let text = "movieId,title,genres\n1,Iron Man 2 (2010),Action\n2,Iron Man (2008),Action\n3,Iron Man 3 (2013),Action\n4,\"Man in the Iron Mask, The (1998)\",Drama\n5,Star Wars (1977),Sci-Fi\n6,The Invincible Iron Man (2007),Animation\n";
         let m = parse(text.as_bytes(), &MetaOptions::default()).unwrap();
-        let hits = m.search("iron man", 10);
-        let titles: Vec<&str> = hits.iter().map(|h| m.items[h.index].title.as_str()).collect();
+        let titles = |hits: Vec<TitleMatch>| -> Vec<String> {
+            hits.iter().map(|h| m.items[h.index].title.clone()).collect()
+        };
         assert_eq!(
-            &titles[..4],
-            &[
-                "Iron Man (2008)",
-                "Iron Man 2 (2010)",
-                "Iron Man 3 (2013)",
-                "The Invincible Iron Man (2007)"
-            ]
+            titles(m.matches("Iron Man")),
+            ["Iron Man (2008)", "Iron Man 2 (2010)", "Iron Man 3 (2013)"]
         );
-        assert_eq!(hits[0].kind, MatchKind::Exact);
-        let hits = m.search("STAR WARS!", 3);
-        assert_eq!(m.items[hits[0].index].title, "Star Wars (1977)");
-        let hits = m.search("Star Warz", 3);
-        assert_eq!(hits[0].kind, MatchKind::Fuzzy);
-        assert_eq!(m.items[hits[0].index].title, "Star Wars (1977)");
-        assert!(m.search("zzzzqqq", 3).is_empty());
-        assert_eq!(m.closest("zzzzqqq", 3).len(), 3);
-        let hits = m.search("Iron Man (2010)", 3);
-        assert_eq!(m.items[hits[0].index].title, "Iron Man 2 (2010)");
-    }
-
-    #[test]
-    fn normalize_articles_and_years() {
-        assert_eq!(normalize("Usual Suspects, The (1995)"), ("usual suspects".into(), Some(1995)));
-        assert_eq!(normalize("The Usual Suspects"), ("usual suspects".into(), None));
-        assert_eq!(normalize("  "), (String::new(), None));
-        assert_eq!(normalize("(1995)"), (String::new(), Some(1995)));
+        assert_eq!(titles(m.matches("STAR WARS!")), ["Star Wars (1977)"]);
+        assert_eq!(titles(m.matches("Star Warz")), ["Star Wars (1977)"]);
+        assert_eq!(titles(m.matches("Iron Man (2010)"))[0], "Iron Man 2 (2010)");
+        assert!(m.matches("zzzzqqq").is_empty());
+        assert!(m.search("the invincible iron man", 1)[0].score > 0.99);
     }
 }

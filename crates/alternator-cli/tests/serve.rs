@@ -584,3 +584,63 @@ fn cli_json_and_server_share_one_shape() {
         assert!(text == f.to_string() || text == format!("{f}.0"), "{text} vs {f}");
     }
 }
+
+/// Issue 16's server cases: title bodies are bounded (a 300 KB title and 9,000 titles are
+/// refused at once, a normal request still answers), `/v1/model` keeps the model's path for
+/// the admin, a repeated parameter is a 400, and a connection over the cap gets a fast 503
+/// instead of a silent drop.
+#[test]
+fn hostile_requests_are_refused_cheaply() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = small_model(dir.path(), "m.alt", 5);
+    let meta = dir.path().join("items.csv");
+    let mut text = String::from("id,title\n");
+    for i in 1..=120 {
+        text.push_str(&format!("{i},Film Number {i} (19{:02})\n", i % 100));
+    }
+    std::fs::write(&meta, text).unwrap();
+    let srv = start(&[
+        "--model",
+        model.to_str().unwrap(),
+        "--items-meta",
+        meta.to_str().unwrap(),
+        "--max-connections",
+        "3",
+        "--admin-token",
+        "s3cret",
+    ]);
+    let a = srv.addr;
+    let huge = format!(r#"{{"liked_titles": ["{}"]}}"#, "Film Number 1 ".repeat(300_000 / 14));
+    let (s, b) = post(a, "/v1/recommend", &huge);
+    assert_eq!(s, 400, "{b}");
+    assert!(b["error"].as_str().unwrap().contains("at most 256 bytes"), "{b}");
+    let many: Vec<String> = (0..9000).map(|i| format!("\"{} {i}\"", "x".repeat(90))).collect();
+    let (s, b) = post(a, "/v1/recommend", &format!(r#"{{"liked_titles": [{}]}}"#, many.join(",")));
+    assert_eq!(s, 400, "{b}");
+    assert!(b["error"].as_str().unwrap().contains("at most 100 liked titles"), "{b}");
+    let (s, b) = post(a, "/v1/recommend", r#"{"liked_titles": ["film number 7"], "n": 3}"#);
+    assert_eq!((s, b["liked"].clone()), (200, json!(["7"])), "{b}");
+
+    // The model's path is for the admin.
+    let (s, b) = get(a, "/v1/model");
+    assert_eq!((s, b["file"].as_str(), b["path"].clone()), (200, Some("m.alt"), Value::Null));
+    let auth = [("Authorization", "Bearer s3cret")];
+    let (s, _, body) = request(a, "GET", "/v1/model", &auth, None);
+    let b: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(s, 200);
+    assert_eq!(b["path"].as_str(), model.to_str());
+
+    let (s, b) = get(a, "/v1/similar?item=5&n=2&n=3");
+    assert_eq!(s, 400, "{b}");
+
+    // Three idle connections fill the cap: the fourth is answered 503 at once, not dropped.
+    let idle: Vec<TcpStream> = (0..3).map(|_| TcpStream::connect(a).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let (s, _, body) = http_raw(a, b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n");
+    assert_eq!(s, 503, "{body}");
+    assert!(body.contains("\"code\":\"overloaded\""), "{body}");
+    drop(idle);
+    std::thread::sleep(Duration::from_millis(300));
+    let (s, _) = get(a, "/healthz");
+    assert_eq!(s, 200);
+}

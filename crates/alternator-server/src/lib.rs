@@ -38,7 +38,7 @@ use hyper_util::service::TowerToHyperService;
 pub struct RunOptions {
     /// Threads of the async (network) runtime; scoring uses the global rayon pool.
     pub io_threads: usize,
-    /// Most open connections; further connections are closed at once.
+    /// Most open connections; further connections get a 503 and are closed at once.
     pub max_connections: usize,
     /// Time a client has to send a request's headers (also closes idle keep-alive connections).
     pub header_timeout: Duration,
@@ -131,6 +131,26 @@ impl Hangup {
     }
 }
 
+/// Answers a connection over the cap with `503 Service Unavailable` (JSON, `connection: close`)
+/// without reading its request, then closes it. Bounded in time: a client that does not read
+/// is dropped after a second.
+async fn refuse(mut stream: tokio::net::TcpStream, cap: usize) {
+    use tokio::io::AsyncWriteExt;
+    let body = format!(
+        "{{\"error\":\"too many open connections (the cap is {cap}); retry shortly\",\"code\":\"overloaded\",\"status\":503}}"
+    );
+    let head = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    let write = async {
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(body.as_bytes()).await?;
+        stream.shutdown().await
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), write).await;
+}
+
 /// The accept loop: serves connections on `listener` until `shutdown` completes, then waits
 /// up to `opts.shutdown_grace` for requests in flight.
 pub async fn serve(
@@ -168,7 +188,9 @@ pub async fn serve(
                     }
                 };
                 let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
-                    drop(stream);
+                    // Over the cap: a fast, explicit 503 rather than a silent drop, so that
+                    // a client can tell a busy server from a dead one and retry.
+                    tokio::spawn(refuse(stream, opts.max_connections));
                     continue;
                 };
                 let _ = stream.set_nodelay(true);

@@ -276,6 +276,11 @@ impl Service {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let snapshot = Arc::clone(&loaded);
         rayon::spawn(move || {
+            // The request timed out or its client went away while this waited for a worker:
+            // nobody will read the answer, so do not compute it.
+            if tx.is_closed() {
+                return;
+            }
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 f(&snapshot, meta.as_deref())
             }));

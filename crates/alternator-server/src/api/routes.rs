@@ -79,8 +79,14 @@ pub(super) async fn metrics(State(s): State<Service>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
-pub(super) async fn model_info(State(s): State<Service>) -> Response {
+pub(super) async fn model_info(State(s): State<Service>, headers: HeaderMap) -> Response {
     let m = s.current();
+    // The file's place on the server is for its operators: shown with the admin token only.
+    let admin = s.inner.config.admin_token.as_deref().is_some_and(|want| {
+        given_token(&headers).is_some_and(|g| token_ok(g.trim().as_bytes(), want.as_bytes()))
+    });
+    let path = &s.inner.config.model_path;
+    let file = path.file_name().map(|f| f.to_string_lossy().into_owned());
     let model = &m.model;
     let kind = if model.is_implicit() { "implicit" } else { "explicit" };
     let summary = model.summary();
@@ -96,7 +102,8 @@ pub(super) async fn model_info(State(s): State<Service>) -> Response {
         "checksum": m.checksum_hex(),
         "format_version": m.info.version,
         "file_bytes": m.info.bytes,
-        "path": s.inner.config.model_path.display().to_string(),
+        "file": file,
+        "path": if admin { json!(path.display().to_string()) } else { Value::Null },
         "loaded_at": rfc3339(m.loaded_at_unix),
         "reloads": s.inner.reloads.load(Ordering::Relaxed),
         "biases": model.biases().is_some(),
@@ -268,6 +275,15 @@ pub(super) async fn predict_post(
     .await
 }
 
+/// The admin token a request carries (`Authorization: Bearer TOKEN` or `x-admin-token`).
+fn given_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .or_else(|| headers.get("x-admin-token").and_then(|v| v.to_str().ok()))
+}
+
 /// Constant-time comparison of the given token with the configured one.
 fn token_ok(given: &[u8], want: &[u8]) -> bool {
     let mut diff = given.len() ^ want.len();
@@ -288,12 +304,7 @@ pub(super) async fn admin_reload(
             "admin endpoints are disabled; start the server with --admin-token TOKEN (or send SIGHUP to reload)",
         ));
     };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .or_else(|| headers.get("x-admin-token").and_then(|v| v.to_str().ok()));
-    let Some(given) = given else {
+    let Some(given) = given_token(&headers) else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",

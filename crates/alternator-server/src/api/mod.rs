@@ -1,9 +1,12 @@
 //! The HTTP endpoints: the route table ([`ROUTES`]), the service that holds the model, and
 //! the middleware (request timeout, metrics). The handlers are in `routes.rs`, request parsing
-//! in [`requests`], error responses ([`ApiError`]) in `errors.rs`.
+//! in [`requests`], the response bodies in [`responses`], error responses ([`ApiError`]) in
+//! `errors.rs`, and the OpenAPI document built from all of them in [`openapi`].
 
 mod errors;
+pub mod openapi;
 pub mod requests;
+pub mod responses;
 mod routes;
 
 use std::path::PathBuf;
@@ -19,7 +22,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router};
-use serde_json::Value;
 
 use crate::metrics::Metrics;
 pub use errors::ApiError;
@@ -58,6 +60,11 @@ pub static ROUTES: &[Route] = &[
         path: "/v1/admin/reload",
         uses: &[("POST", "/v1/admin/reload")],
         handler: || post(routes::admin_reload),
+    },
+    Route {
+        path: "/openapi.json",
+        uses: &[("GET", "/openapi.json")],
+        handler: || get(routes::openapi_json),
     },
 ];
 
@@ -267,9 +274,10 @@ impl Service {
 
     /// Runs `f` on the current model on the rayon pool (off the async reactor); a panic in
     /// `f` becomes a 500. The response carries the model's checksum in `x-model-checksum`.
-    async fn compute<F>(&self, f: F) -> Result<Response, ApiError>
+    async fn compute<F, T>(&self, f: F) -> Result<Response, ApiError>
     where
-        F: FnOnce(&Loaded, Option<&Metadata>) -> Result<Value, ApiError> + Send + 'static,
+        F: FnOnce(&Loaded, Option<&Metadata>) -> Result<T, ApiError> + Send + 'static,
+        T: serde::Serialize + Send + 'static,
     {
         let loaded = self.current();
         let meta = self.inner.config.meta.clone();
@@ -346,5 +354,41 @@ mod tests {
             }
         }
         assert_eq!(endpoint_label(&Method::GET, "/nope"), "other");
+    }
+
+    /// Every route of the router is in the OpenAPI document with each of its methods, and
+    /// the document has nothing else.
+    #[test]
+    fn the_openapi_document_matches_the_router() {
+        let doc = openapi::document(&Config::new("m.alt"));
+        assert_eq!(doc["openapi"], "3.1.0");
+        let paths = doc["paths"].as_object().unwrap();
+        let mut routed = Vec::new();
+        for r in ROUTES {
+            for (m, _) in r.uses {
+                let op = &paths[r.path][m.to_ascii_lowercase()];
+                assert!(op.is_object(), "{m} {} is not in the document", r.path);
+                assert!(op["responses"]["200"].is_object(), "{m} {}", r.path);
+                routed.push((r.path.to_string(), m.to_ascii_lowercase()));
+            }
+        }
+        for (path, item) in paths {
+            for method in item.as_object().unwrap().keys() {
+                assert!(
+                    routed.contains(&(path.clone(), method.clone())),
+                    "{method} {path} is documented but not routed"
+                );
+            }
+        }
+        // The server's limits are in the document.
+        let n = doc["paths"]["/v1/recommend"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "n")
+            .unwrap();
+        assert_eq!(n["schema"]["maximum"], 1000);
+        assert_eq!(doc["components"]["schemas"]["Count"]["maximum"], 1000);
+        assert_eq!(doc["components"]["schemas"]["PredictBody"]["maxItems"], 10_000);
     }
 }

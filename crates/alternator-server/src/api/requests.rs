@@ -11,6 +11,11 @@ use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::error::Category;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{
+    AdditionalProperties, ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type,
+};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::errors::ApiError;
 
@@ -21,6 +26,18 @@ pub const MAX_TITLE_BYTES: usize = 256;
 /// An id: a JSON string, or an integer written as a number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Id(pub String);
+
+impl PartialSchema for Id {
+    fn schema() -> RefOr<Schema> {
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .item(ObjectBuilder::new().schema_type(Type::Integer))
+            .description(Some("An id: a string, or an integer"))
+            .into()
+    }
+}
+
+impl ToSchema for Id {}
 
 impl<'de> Deserialize<'de> for Id {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Id, D::Error> {
@@ -47,6 +64,19 @@ impl<'de> Deserialize<'de> for Id {
 /// `n` as given in a body (any JSON value), checked against `max_n` by [`Count::get`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Count(String);
+
+impl PartialSchema for Count {
+    fn schema() -> RefOr<Schema> {
+        // The maximum is the server's `max_n`, set when the document is served.
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1))
+            .description(Some("How many results: 1 to the server's max-n (default 10)"))
+            .into()
+    }
+}
+
+impl ToSchema for Count {}
 
 impl<'de> Deserialize<'de> for Count {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Count, D::Error> {
@@ -88,32 +118,41 @@ pub fn parse_bool(raw: Option<&str>, name: &str) -> Result<bool, ApiError> {
 }
 
 /// `GET /v1/recommend` parameters.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct RecommendQuery {
     /// The user id.
+    #[param(required = true, value_type = String)]
     pub user: Option<String>,
-    /// How many items.
+    /// How many items (default 10).
+    #[param(value_type = Option<u64>, minimum = 1)]
     pub n: Option<String>,
-    /// Keep the user's training items.
+    /// Keep the user's training items (`true`/`false`, `1`/`0`, `yes`/`no`; default false).
+    #[param(value_type = Option<bool>)]
     pub include_seen: Option<String>,
 }
 
-/// `GET /v1/similar` parameters.
-#[derive(Debug, Deserialize)]
+/// `GET /v1/similar` parameters: exactly one of `item` and `user`.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SimilarQuery {
-    /// An item id (items similar to it).
+    /// An item id: the items most similar to it.
     pub item: Option<String>,
-    /// A user id (users similar to them).
+    /// A user id: the users most similar to them.
     pub user: Option<String>,
-    /// How many.
+    /// How many (default 10).
+    #[param(value_type = Option<u64>, minimum = 1)]
     pub n: Option<String>,
 }
 
 /// A liked item's value: a finite number in f32's range.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LikedValue(pub f32);
+
+/// The largest liked value accepted (f32's range).
+const MAX_LIKED_VALUE: f64 = f32::MAX as f64;
 
 impl<'de> Deserialize<'de> for LikedValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<LikedValue, D::Error> {
@@ -124,7 +163,7 @@ impl<'de> Deserialize<'de> for LikedValue {
                 f.write_str("a finite number")
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<LikedValue, E> {
-                if v.is_finite() && v.abs() <= f64::from(f32::MAX) {
+                if v.is_finite() && v.abs() <= MAX_LIKED_VALUE {
                     Ok(LikedValue(v as f32))
                 } else {
                     Err(E::invalid_value(de::Unexpected::Float(v), &self))
@@ -149,6 +188,28 @@ pub enum Liked {
     /// `{"ID": value, ...}`.
     Values(Vec<(String, f32)>),
 }
+
+impl PartialSchema for Liked {
+    fn schema() -> RefOr<Schema> {
+        let value = ObjectBuilder::new()
+            .schema_type(Type::Number)
+            .minimum(Some(-MAX_LIKED_VALUE))
+            .maximum(Some(MAX_LIKED_VALUE));
+        OneOfBuilder::new()
+            .item(ArrayBuilder::new().items(Id::schema()))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .additional_properties(Some(AdditionalProperties::RefOr(value.into()))),
+            )
+            .description(Some(
+                "Liked item ids (each worth the model's liked value), or {\"ID\": value}",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for Liked {}
 
 impl<'de> Deserialize<'de> for Liked {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Liked, D::Error> {
@@ -180,6 +241,21 @@ impl<'de> Deserialize<'de> for Liked {
 /// A liked title: a non-empty string of at most [`MAX_TITLE_BYTES`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Title(pub String);
+
+impl PartialSchema for Title {
+    fn schema() -> RefOr<Schema> {
+        // Bytes bound the length; a title of that many ASCII characters is the longest.
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(MAX_TITLE_BYTES))
+            .pattern(Some(r"\S"))
+            .description(Some("A title, matched against the item metadata"))
+            .into()
+    }
+}
+
+impl ToSchema for Title {}
 
 impl<'de> Deserialize<'de> for Title {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Title, D::Error> {
@@ -227,15 +303,17 @@ impl<'de, T: Object> Deserialize<'de> for Obj<T> {
     }
 }
 
-/// `POST /v1/recommend`: a new user named by what they liked.
-#[derive(Debug, Deserialize)]
+/// `POST /v1/recommend`: a new user named by what they liked (at least one of `liked` and
+/// `liked_titles`).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecommendBody {
     /// Liked item ids, or ids with values.
     #[serde(default)]
     pub liked: Option<Liked>,
-    /// Liked titles, matched in the item metadata.
+    /// Liked titles, matched in the item metadata (needs the server's --items-meta).
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub liked_titles: Option<Vec<Title>>,
     /// How many items.
     #[serde(default)]
@@ -247,7 +325,7 @@ impl Object for RecommendBody {
 }
 
 /// One pair of `POST /v1/predict`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PredictPair {
     /// The user id.
@@ -263,6 +341,21 @@ impl Object for PredictPair {
 /// `POST /v1/predict`: an array of pairs.
 #[derive(Debug)]
 pub struct PredictBody(pub Vec<PredictPair>);
+
+impl PartialSchema for PredictBody {
+    fn schema() -> RefOr<Schema> {
+        ArrayBuilder::new()
+            .items(RefOr::Ref(utoipa::openapi::Ref::from_schema_name("PredictPair")))
+            .description(Some("(user, item) pairs to score"))
+            .into()
+    }
+}
+
+impl ToSchema for PredictBody {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push(("PredictPair".into(), PredictPair::schema()));
+    }
+}
 
 impl<'de> Deserialize<'de> for PredictBody {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<PredictBody, D::Error> {

@@ -1,5 +1,6 @@
 //! The handlers: each parses its request ([`super::requests`]), runs the library on the
-//! scoring pool ([`Service::compute`]) and answers JSON.
+//! scoring pool ([`Service::compute`]) and answers one of the [`super::responses`] types. The
+//! `#[utoipa::path]` on each is its entry in the OpenAPI document (`GET /openapi.json`).
 
 use std::sync::atomic::Ordering;
 
@@ -17,6 +18,10 @@ use super::errors::ApiError;
 use super::requests::{
     Liked, Obj, PredictBody, RecommendBody, RecommendQuery, SimilarQuery, json_body, parse_bool,
     parse_n,
+};
+use super::responses::{
+    ErrorBody, Health, Item, ModelInfo, NewUserRecommendations, Predictions, Reloaded, Similar,
+    SimilarItems, SimilarUsers, TitleUse, UserOut, UserRecommendations,
 };
 use super::{Loaded, ROUTES, Service, rfc3339};
 
@@ -49,17 +54,36 @@ fn with_checksum(mut resp: Response, loaded: &Loaded) -> Response {
     resp
 }
 
+/// Health: always 200 while the server runs, with the checksum of the model it serves.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "service",
+    responses(
+        (status = 200, description = "The server is up", body = Health),
+        (status = 503, description = "Too many open connections, or the request timed out", body = ErrorBody),
+    )
+)]
 pub(super) async fn healthz(State(s): State<Service>) -> Response {
     let m = s.current();
-    let r = Json(json!({
-        "status": "ok",
-        "model_checksum": m.checksum_hex(),
-        "uptime_seconds": s.inner.started.elapsed().as_secs(),
-    }))
-    .into_response();
-    with_checksum(r, &m)
+    let body = Health {
+        status: "ok".into(),
+        model_checksum: m.checksum_hex(),
+        uptime_seconds: s.inner.started.elapsed().as_secs(),
+    };
+    with_checksum(Json(body).into_response(), &m)
 }
 
+/// Prometheus metrics: requests by endpoint and status, latency histograms, reloads, the model.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "service",
+    responses(
+        (status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"),
+        (status = 503, description = "Too many open connections, or the request timed out", body = ErrorBody),
+    )
+)]
 pub(super) async fn metrics(State(s): State<Service>) -> Response {
     let m = s.current();
     let extra = format!(
@@ -79,6 +103,16 @@ pub(super) async fn metrics(State(s): State<Service>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
+/// Facts about the model being served; its full path only with the admin token.
+#[utoipa::path(
+    get,
+    path = "/v1/model",
+    tag = "service",
+    responses(
+        (status = 200, description = "The model", body = ModelInfo),
+        (status = 503, description = "Too many open connections, or the request timed out", body = ErrorBody),
+    )
+)]
 pub(super) async fn model_info(State(s): State<Service>, headers: HeaderMap) -> Response {
     let m = s.current();
     // The file's place on the server is for its operators: shown with the admin token only.
@@ -86,34 +120,44 @@ pub(super) async fn model_info(State(s): State<Service>, headers: HeaderMap) -> 
         given_token(&headers).is_some_and(|g| token_ok(g.trim().as_bytes(), want.as_bytes()))
     });
     let path = &s.inner.config.model_path;
-    let file = path.file_name().map(|f| f.to_string_lossy().into_owned());
     let model = &m.model;
-    let kind = if model.is_implicit() { "implicit" } else { "explicit" };
     let summary = model.summary();
     let trained = summary.trained_at_unix;
-    let r = Json(json!({
-        "kind": kind,
-        "rank": model.rank(),
-        "users": model.users().len(),
-        "items": model.items().len(),
-        "interactions": summary.interactions,
-        "trained_at": if trained > 0 { json!(rfc3339(trained)) } else { Value::Null },
-        "trained_at_unix": trained,
-        "checksum": m.checksum_hex(),
-        "format_version": m.info.version,
-        "file_bytes": m.info.bytes,
-        "file": file,
-        "path": if admin { json!(path.display().to_string()) } else { Value::Null },
-        "loaded_at": rfc3339(m.loaded_at_unix),
-        "reloads": s.inner.reloads.load(Ordering::Relaxed),
-        "biases": model.biases().is_some(),
-        "params": serde_json::to_value(model.params()).unwrap_or(Value::Null),
-        "titles": s.inner.config.meta.as_ref().map(|meta| meta.len()),
-    }))
-    .into_response();
-    with_checksum(r, &m)
+    let body = ModelInfo {
+        kind: if model.is_implicit() { "implicit" } else { "explicit" }.into(),
+        rank: model.rank(),
+        users: model.users().len(),
+        items: model.items().len(),
+        interactions: summary.interactions,
+        trained_at: (trained > 0).then(|| rfc3339(trained)),
+        trained_at_unix: trained,
+        checksum: m.checksum_hex(),
+        format_version: m.info.version,
+        file_bytes: m.info.bytes,
+        file: path.file_name().map(|f| f.to_string_lossy().into_owned()),
+        path: admin.then(|| path.display().to_string()),
+        loaded_at: rfc3339(m.loaded_at_unix),
+        reloads: s.inner.reloads.load(Ordering::Relaxed),
+        biases: model.biases().is_some(),
+        params: serde_json::to_value(model.params()).unwrap_or(Value::Null),
+        titles: s.inner.config.meta.as_ref().map(|meta| meta.len()),
+    };
+    with_checksum(Json(body).into_response(), &m)
 }
 
+/// Top-N items for a known user, their training items excluded unless `include_seen`.
+#[utoipa::path(
+    get,
+    path = "/v1/recommend",
+    tag = "recommend",
+    params(RecommendQuery),
+    responses(
+        (status = 200, description = "The user's recommendations", body = UserRecommendations),
+        (status = 400, description = "A missing, unknown, repeated or invalid parameter", body = ErrorBody),
+        (status = 404, description = "The user is unknown (code unknown_user)", body = ErrorBody),
+        (status = 503, description = "Too many open connections, or the request timed out", body = ErrorBody),
+    )
+)]
 pub(super) async fn recommend_get(
     State(s): State<Service>,
     q: Result<Query<RecommendQuery>, QueryRejection>,
@@ -131,16 +175,33 @@ pub(super) async fn recommend_get(
         let mut opts = RecommendOptions::top(n).include_seen(include_seen);
         opts.filter = l.rare.as_ref();
         let recs = l.model.recommend_with(&user, &opts)?;
-        Ok(json!({
-            "user": user,
-            "n": n,
-            "eligible": recs.eligible,
-            "items": alternator::json::items(&recs.results, meta),
-        }))
+        Ok(UserRecommendations {
+            user,
+            n,
+            eligible: recs.eligible,
+            items: Item::list(&recs.results, meta),
+        })
     })
     .await
 }
 
+/// Top-N items for a new user named by the items they liked (ids, ids with values, titles):
+/// the user is folded in (one least-squares solve against the item factors) and never gets a
+/// liked item back. Unknown ids are ignored and listed.
+#[utoipa::path(
+    post,
+    path = "/v1/recommend",
+    tag = "recommend",
+    request_body = RecommendBody,
+    responses(
+        (status = 200, description = "The new user's recommendations", body = NewUserRecommendations),
+        (status = 400, description = "A malformed body, nothing liked, too many items or titles, titles without metadata", body = ErrorBody),
+        (status = 404, description = "No liked item known to the model (unknown_item), or a title that matches nothing (unknown_title, with suggestions)", body = ErrorBody),
+        (status = 413, description = "The body is larger than the server's limit", body = ErrorBody),
+        (status = 422, description = "The fold-in has no solution (a model trained without regularization)", body = ErrorBody),
+        (status = 503, description = "Too many open connections, or the request timed out", body = ErrorBody),
+    )
+)]
 pub(super) async fn recommend_post(
     State(s): State<Service>,
     body: Result<Bytes, BytesRejection>,
@@ -190,26 +251,55 @@ pub(super) async fn recommend_post(
     s.compute(move |l, meta| fold_in_recommend(l, meta, &who, n)).await
 }
 
-/// The one new-user pipeline of the library ([`Model::fold_in`], as the command line's
+/// The one new-user pipeline of the library (`Model::fold_in`, as the command line's
 /// `recommend --liked`), then the ranking, never returning a liked item.
 fn fold_in_recommend(
     l: &Loaded,
     meta: Option<&Metadata>,
     who: &NewUser,
     n: usize,
-) -> Result<Value, ApiError> {
+) -> Result<NewUserRecommendations, ApiError> {
     let model = &l.model;
     let folded = model.fold_in(who, meta)?;
     let mut opts = RecommendOptions::top(n);
     opts.filter = l.rare.as_ref();
     let recs = model.recommend_folded(&folded, &opts)?;
-    let mut doc = alternator::json::fold_in(&folded, meta);
-    doc.insert("n".into(), json!(n));
-    doc.insert("eligible".into(), json!(recs.eligible));
-    doc.insert("items".into(), alternator::json::items(&recs.results, meta));
-    Ok(Value::Object(doc))
+    let titles = folded
+        .titles
+        .iter()
+        .flat_map(|t| {
+            t.used.iter().map(|id| TitleUse {
+                query: t.query.clone(),
+                item: id.clone(),
+                title: meta.and_then(|m| m.title(id)).map(String::from),
+            })
+        })
+        .collect();
+    Ok(NewUserRecommendations {
+        user: None,
+        liked: folded.liked,
+        ignored: folded.ignored,
+        titles,
+        n,
+        eligible: recs.eligible,
+        items: Item::list(&recs.results, meta),
+    })
 }
 
+/// The items most similar to an item (`item=ID`), or the users most similar to a user
+/// (`user=ID`), by cosine similarity of their factors.
+#[utoipa::path(
+    get,
+    path = "/v1/similar",
+    tag = "recommend",
+    params(SimilarQuery),
+    responses(
+        (status = 200, description = "The most similar items (for item=) or users (for user=)", body = Similar),
+        (status = 400, description = "Neither or both of item and user, or an unknown, repeated or invalid parameter", body = ErrorBody),
+        (status = 404, description = "The item or user is unknown", body = ErrorBody),
+        (status = 503, description = "Too many open connections, or the request timed out", body = ErrorBody),
+    )
+)]
 pub(super) async fn similar_get(
     State(s): State<Service>,
     q: Result<Query<SimilarQuery>, QueryRejection>,
@@ -232,20 +322,21 @@ pub(super) async fn similar_get(
             IdKind::Item => {
                 opts.filter = l.rare.as_ref();
                 let list = model.similar_items_with(&id, &opts, false)?;
-                let mut doc = json!({"item": id, "n": n, "eligible": list.eligible});
-                if let Some(t) = meta.and_then(|m| m.title(&id)) {
-                    doc["title"] = json!(t);
-                }
-                doc["items"] = alternator::json::items(&list.results, meta);
-                doc
+                Similar::Items(SimilarItems {
+                    title: meta.and_then(|m| m.title(&id)).map(String::from),
+                    item: id,
+                    n,
+                    eligible: list.eligible,
+                    items: Item::list(&list.results, meta),
+                })
             }
             IdKind::User => {
                 let list = model.similar_users_with(&id, &opts, false)?;
-                json!({
-                    "user": id,
-                    "n": n,
-                    "eligible": list.eligible,
-                    "users": alternator::json::users(&list.results),
+                Similar::Users(SimilarUsers {
+                    user: id,
+                    n,
+                    eligible: list.eligible,
+                    users: UserOut::list(&list.results),
                 })
             }
         })
@@ -253,6 +344,19 @@ pub(super) async fn similar_get(
     .await
 }
 
+/// Predicted scores of (user, item) pairs; `null` for a pair the model cannot score.
+#[utoipa::path(
+    post,
+    path = "/v1/predict",
+    tag = "recommend",
+    request_body = PredictBody,
+    responses(
+        (status = 200, description = "One score per pair", body = Predictions),
+        (status = 400, description = "A malformed body or too many pairs", body = ErrorBody),
+        (status = 413, description = "The body is larger than the server's limit", body = ErrorBody),
+        (status = 503, description = "Too many open connections, or the request timed out", body = ErrorBody),
+    )
+)]
 pub(super) async fn predict_post(
     State(s): State<Service>,
     body: Result<Bytes, BytesRejection>,
@@ -270,7 +374,7 @@ pub(super) async fn predict_post(
             })
             .collect();
         let unknown = scores.iter().filter(|v| v.is_null()).count();
-        Ok(json!({"scores": scores, "unknown": unknown}))
+        Ok(Predictions { scores, unknown })
     })
     .await
 }
@@ -293,6 +397,22 @@ fn token_ok(given: &[u8], want: &[u8]) -> bool {
     diff == 0
 }
 
+/// Re-reads the model file and swaps it in atomically; a file that does not load leaves the
+/// old model serving. Needs the server's admin token.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/reload",
+    tag = "admin",
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "Reloaded", body = Reloaded),
+        (status = 401, description = "No token given", body = ErrorBody),
+        (status = 403, description = "A wrong token", body = ErrorBody),
+        (status = 404, description = "Admin endpoints are off (no --admin-token)", body = ErrorBody),
+        (status = 500, description = "The new file did not load; the old model keeps serving (code reload_failed)", body = ErrorBody),
+        (status = 503, description = "Too many open connections, or the request timed out", body = ErrorBody),
+    )
+)]
 pub(super) async fn admin_reload(
     State(s): State<Service>,
     headers: HeaderMap,
@@ -323,15 +443,15 @@ pub(super) async fn admin_reload(
                 o.checksum
             );
             let m = s.current();
-            Ok(Json(json!({
-                "reloaded": true,
-                "previous_checksum": o.previous_checksum,
-                "checksum": o.checksum,
-                "users": m.model.users().len(),
-                "items": m.model.items().len(),
-                "rank": m.model.rank(),
-            }))
-            .into_response())
+            let body = Reloaded {
+                reloaded: true,
+                previous_checksum: o.previous_checksum,
+                checksum: o.checksum,
+                users: m.model.users().len(),
+                items: m.model.items().len(),
+                rank: m.model.rank(),
+            };
+            Ok(Json(body).into_response())
         }
         Err(e) => {
             let serving = s.current().checksum_hex();
@@ -344,6 +464,20 @@ pub(super) async fn admin_reload(
             .with("serving_checksum", json!(serving)))
         }
     }
+}
+
+/// This API's OpenAPI 3.1 document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "service",
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document of this server", body = Object),
+        (status = 503, description = "Too many open connections, or the request timed out", body = ErrorBody),
+    )
+)]
+pub(super) async fn openapi_json(State(s): State<Service>) -> Response {
+    Json(super::openapi::document(&s.inner.config)).into_response()
 }
 
 pub(super) async fn not_found(uri: Uri) -> ApiError {

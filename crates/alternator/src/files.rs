@@ -118,6 +118,7 @@ fn temp_name(name: &OsStr) -> String {
 }
 
 /// The process id in `entry`, when `entry` is exactly a temporary name for `name`.
+#[cfg_attr(not(unix), allow(dead_code))]
 fn temp_pid(entry: &OsStr, name: &OsStr) -> Option<u32> {
     let rest = entry.to_str()?.strip_prefix(temp_prefix(name).as_str())?;
     let (pid, random) = rest.split_once('.')?;
@@ -330,14 +331,24 @@ impl AtomicFile {
 
     /// Starts writing `path`: creates the temporary file beside it (beside the file it links
     /// to, for a symbolic link), removing the leftovers of earlier writes that were killed.
-    /// The new file gets the permissions of the file it replaces.
+    /// The new file gets the permissions of the file it replaces; a read-only file is not
+    /// replaced (an error, as writing it in place would be). A file with several hard links
+    /// is replaced under this name only: its other names keep the old contents.
     pub fn create_with(path: impl AsRef<Path>, opts: SaveOptions) -> Result<AtomicFile> {
         let path = path.as_ref();
         let io = |e| Error::io(path, e);
         let target = resolve_links(path).map_err(io)?;
         let (dir, name) = split_target(&target).map_err(io)?;
+        let existing = std::fs::metadata(&target).ok().filter(|m| m.is_file());
+        if existing.as_ref().is_some_and(|m| m.permissions().readonly()) {
+            // Writing in place would fail; a rename would not, and would defeat the protection.
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                "the file is read-only; make it writable to replace it, or write elsewhere",
+            )));
+        }
         let (tmp, file) = create_temp(&dir, &name).map_err(io)?;
-        if let Some(m) = std::fs::metadata(&target).ok().filter(|m| m.is_file()) {
+        if let Some(m) = existing {
             let _ = file.set_permissions(m.permissions());
         }
         Ok(AtomicFile { file: Some(file), tmp, target, path: path.to_path_buf(), opts })
@@ -559,6 +570,13 @@ mod tests {
         let mut f = AtomicFile::create_with(&p, SaveOptions::durable()).unwrap();
         f.write_all(b"new").unwrap();
         f.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "new");
+        assert_eq!(names(dir.path()), ["out.txt"]);
+        // A read-only file is left alone.
+        let mut ro = std::fs::metadata(&p).unwrap().permissions();
+        ro.set_readonly(true);
+        std::fs::set_permissions(&p, ro).unwrap();
+        assert!(AtomicFile::create(&p).is_err());
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "new");
         assert_eq!(names(dir.path()), ["out.txt"]);
     }

@@ -184,8 +184,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
              name a directory",
         );
     }
-    let model = load_model(&a.model)?;
     check_out(&a.out, &a.model)?;
+    let model = load_model(&a.model)?;
     let dir = AtomicDir::create_with(&a.out, SaveOptions::default())?;
     let ext = match a.format {
         ExportFormat::Csv => "csv",

@@ -367,15 +367,15 @@ fn saves_killed_with_sigkill_leave_no_temporary_files() {
     std::fs::create_dir(&data).unwrap();
     std::fs::create_dir(&models).unwrap();
     let train = data.join("big.tsv");
-    // 60k users × rank 48 (and 3k items): an 11 MB model, a save long enough to land in.
+    // 30k users × rank 48 (and 2k items): a 6 MB model, a save long enough to land in.
     ok(&alternator(&[
         "generate",
         "--users",
-        "60000",
+        "30000",
         "--items",
-        "3000",
+        "2000",
         "--nnz",
-        "120000",
+        "60000",
         "--seed",
         "5",
         "--out",

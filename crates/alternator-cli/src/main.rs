@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 mod cmd;
 mod common;
 mod idfile;
+mod paths;
 mod stats;
 
 /// Alternating least squares recommenders: Spark ALS and `implicit` semantics, fast.

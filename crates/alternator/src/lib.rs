@@ -59,13 +59,15 @@
 //! The modules, by concept: [`data`] reads interactions, [`als`] trains ([`Als`]), [`model`]
 //! is the trained [`Model`], [`evaluate`] scores it, [`recommend`] ranks items and users,
 //! [`meta`] reads item titles, [`split`] makes train/test splits, [`tune`] searches
-//! hyper-parameters, [`generate`] writes synthetic data sets, and [`json`] is the JSON shape
-//! of results every front end prints.
+//! hyper-parameters, [`generate`] writes synthetic data sets, [`json`] is the JSON shape of
+//! results every front end prints, and [`files`] is how every file is written (atomically,
+//! symbolic links written through, optionally `fsync`ed).
 #![deny(missing_docs)]
 
 pub mod als;
 pub mod data;
 pub mod evaluate;
+pub mod files;
 pub mod generate;
 pub mod json;
 pub mod meta;
@@ -87,6 +89,7 @@ pub use als::{Als, IterationReport};
 pub use data::{Column, Delimiter, Interactions, InteractionsBuilder, ReaderBuilder};
 pub use error::{Error, IdKind, Result};
 pub use evaluate::{ColdStart, RankingMetrics, RegressionMetrics};
+pub use files::SaveOptions;
 pub use ids::IdMap;
 pub use model::{Biases, Factors, Model, ModelFileInfo, ModelParts, TrainingSummary};
 pub use modelfile::{FORMAT_VERSION, OLDEST_SUPPORTED_VERSION};

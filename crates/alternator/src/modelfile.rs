@@ -15,19 +15,22 @@
 //! The block table in the header gives each block's offset and length in bytes; on load
 //! every offset and length is checked against the element counts the header declares and
 //! against the real file size before anything is allocated, and the checksum is verified
-//! before any block is decoded. Files are written atomically: to a temporary file in the
-//! same directory, then renamed over the target, so a reader never sees a half-written
-//! model. Like Spark's and `implicit`'s `save`, the write does not wait for the disk
-//! (`fsync`, 2–18 ms here, more than a whole MovieLens fit): should the machine lose power
-//! right after a save, the size and checksum checks above reject the damaged file with an
-//! error instead of loading it.
+//! before any block is decoded. Files are written atomically through
+//! [`crate::files::AtomicFile`]: to a temporary file beside the target, then renamed over it,
+//! so a reader never sees a half-written model, and the leftovers of saves that were killed
+//! are removed by the next save. Like Spark's and `implicit`'s `save`, the write does not
+//! wait for the disk by default (`fsync`, 2–18 ms here, more than a whole MovieLens fit):
+//! should the machine lose power right after a save, the size and checksum checks above
+//! reject the damaged file with an error instead of loading it.
+//! [`SaveOptions::durable`] waits for the disk.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::files::{AtomicFile, SaveOptions};
 use crate::ids::IdMap;
 use crate::model::{Biases, Factors, Model, ModelFileInfo, TrainingSummary};
 use crate::params::{AlsParams, Confidence, Solver};
@@ -250,16 +253,18 @@ impl<W: Write> CrcWriter<W> {
     }
 }
 
-/// Writes `model` to `path` atomically (temporary file in the same directory, then renamed).
-/// The file is streamed: no copy of the model is built in memory.
+/// Writes `model` to `path` atomically through [`AtomicFile`] (temporary file beside the
+/// target, then renamed; a symbolic link is written through). The file is streamed: no copy
+/// of the model is built in memory.
 ///
 /// Fails with [`Error::InconsistentModel`] when the model is internally inconsistent (id maps
 /// and factor rows disagree, non-finite factors, …): such a file could not be loaded back.
-pub fn save(model: &Model, path: &Path) -> Result<()> {
+pub fn save(model: &Model, path: &Path, opts: SaveOptions) -> Result<()> {
     let layout = layout(model)?;
-    write_atomic(path, |f| {
-        write_model(model, &layout, std::io::BufWriter::with_capacity(1 << 16, f))
-    })
+    let mut file = AtomicFile::create_with(path, opts)?;
+    write_model(model, &layout, std::io::BufWriter::with_capacity(1 << 16, &mut file))
+        .map_err(|e| Error::io(path, e))?;
+    file.commit()
 }
 
 /// Serialises `model` into the bytes of a model file.
@@ -364,36 +369,6 @@ fn write_model<W: Write>(
     let CrcWriter { mut inner, crc, .. } = w;
     inner.write_all(&crc.finalize().to_le_bytes())?;
     inner.flush()
-}
-
-fn write_atomic(
-    path: &Path,
-    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
-) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).ok_or_else(|| {
-        Error::io(path, std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"))
-    })?;
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        write(&mut f)?;
-        drop(f);
-        // A plain rename: over an existing model, ext4 (`auto_da_alloc`) then starts writing
-        // the new file's blocks inside the call (1.1 ms for a MovieLens model here), which is
-        // what keeps the old model or the new one on disk should the machine crash soon
-        // after. Swapping the files with `renameat2(RENAME_EXCHANGE)` and deleting the old one
-        // skipped that cost but could leave neither: tried and reverted.
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(path, e));
-    }
-    Ok(())
 }
 
 /// Reads a model file written by [`save`].
@@ -654,10 +629,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.alt");
         let first = tiny();
-        save(&first, &path).unwrap();
+        save(&first, &path, SaveOptions::default()).unwrap();
         let mut second = tiny();
         second.item_factors.as_mut_slice()[0] = 7.0;
-        save(&second, &path).unwrap();
+        save(&second, &path, SaveOptions::default()).unwrap();
         assert_eq!(load(&path).unwrap(), second);
         let names: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
@@ -667,7 +642,7 @@ mod tests {
         // A directory in the way is an error, and stays where it was.
         let sub = dir.path().join("sub");
         std::fs::create_dir(&sub).unwrap();
-        assert!(save(&first, &sub).is_err());
+        assert!(save(&first, &sub, SaveOptions::default()).is_err());
         assert!(sub.is_dir());
     }
 

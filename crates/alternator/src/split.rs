@@ -12,6 +12,7 @@ use std::path::Path;
 
 use crate::data::Interactions;
 use crate::error::{Error, Result};
+use crate::files::AtomicFile;
 use crate::rng::SplitMix64;
 
 /// How to choose the test interactions.
@@ -184,7 +185,8 @@ pub fn partition(data: &Interactions, is_test: &[bool]) -> (Interactions, Intera
 /// Copies the lines of `input` (the file `data` was read from, with
 /// [`ReaderBuilder::keep_lines`](crate::ReaderBuilder::keep_lines)) to `out_train` and
 /// `out_test` according to `is_test`: each interaction's original line, byte for byte, and the
-/// header line (when `data` has a header) to both. Blank and skipped lines are left out.
+/// header line (when `data` has a header) to both. Blank and skipped lines are left out. Each
+/// output is written atomically (see [`crate::files`]).
 pub fn write_split(
     input: &Path,
     data: &Interactions,
@@ -196,11 +198,8 @@ pub fn write_split(
         return Err(Error::Invalid("write_split needs interactions read with keep_lines".into()));
     };
     let bytes = std::fs::read(input).map_err(|e| Error::io(input, e))?;
-    let open = |p: &Path| -> Result<std::io::BufWriter<std::fs::File>> {
-        Ok(std::io::BufWriter::with_capacity(
-            1 << 20,
-            std::fs::File::create(p).map_err(|e| Error::io(p, e))?,
-        ))
+    let open = |p: &Path| -> Result<std::io::BufWriter<AtomicFile>> {
+        Ok(std::io::BufWriter::with_capacity(1 << 20, AtomicFile::create(p)?))
     };
     let mut train = open(out_train)?;
     let mut test = open(out_test)?;
@@ -233,9 +232,10 @@ pub fn write_split(
         }
         next += 1;
     }
-    train.flush().map_err(|e| Error::io(out_train, e))?;
-    test.flush().map_err(|e| Error::io(out_test, e))?;
-    Ok(())
+    let train = train.into_inner().map_err(|e| Error::io(out_train, e.into_error()))?;
+    let test = test.into_inner().map_err(|e| Error::io(out_test, e.into_error()))?;
+    train.commit()?;
+    test.commit()
 }
 
 fn write_line(w: &mut impl Write, raw: &[u8], eol: &[u8], path: &Path) -> Result<()> {

@@ -9,15 +9,24 @@
 //!
 //! Rows are in model index order (order of first appearance in the training file). Values are
 //! printed with the shortest decimal that reads back to the same f32.
+//!
+//! The files are written as a set: into a temporary directory beside `--out`, which then takes
+//! the place of `--out` (see [`alternator::files::AtomicDir`]). So `--out` must be a new
+//! directory, an empty one, or an earlier export (a directory holding only export files); an
+//! earlier export is replaced whole, never left mixed with the new one. Anything else is
+//! refused (exit code 2) rather than deleted.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use alternator::{Factors, IdMap};
+use alternator::files::AtomicDir;
+use alternator::{Factors, IdMap, SaveOptions};
 use clap::ValueEnum;
 use serde_json::json;
 
 use super::output::{csv_field, load_model, num};
+use crate::common::usage;
+use crate::paths;
 
 /// Flags of `alternator export`.
 #[derive(Debug, clap::Args)]
@@ -25,7 +34,8 @@ pub struct Args {
     /// The model file (from `alternator fit`)
     #[arg(long)]
     pub model: PathBuf,
-    /// Directory to write into (created when missing; existing export files are replaced)
+    /// Directory to write: a new or empty one, or an earlier export, which is replaced as a
+    /// whole (a directory holding anything else is refused)
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// File format
@@ -108,38 +118,105 @@ fn write_biases(path: &Path, ids: &IdMap, b: &[f32], format: ExportFormat) -> an
     Ok(())
 }
 
+/// True for the name of a file `export` writes.
+fn is_export_file(name: &str) -> bool {
+    let stems = ["user_factors", "item_factors", "user_biases", "item_biases"];
+    name == "global_mean.txt"
+        || name
+            .rsplit_once('.')
+            .is_some_and(|(stem, ext)| stems.contains(&stem) && (ext == "csv" || ext == "jsonl"))
+}
+
+/// Refuses an `--out` that export must not replace: a file, a directory holding anything but
+/// an earlier export's files, or one holding `--model` itself.
+fn check_out(out: &Path, model: &Path) -> anyhow::Result<()> {
+    let meta = match std::fs::metadata(out) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(alternator::Error::io(out, e).into()),
+        Ok(m) => m,
+    };
+    if !meta.is_dir() {
+        return usage(format!(
+            "--out {} exists and is not a directory: export writes a directory of files; \
+             name a new directory",
+            out.display()
+        ));
+    }
+    let mut foreign = Vec::new();
+    for entry in std::fs::read_dir(out).map_err(|e| alternator::Error::io(out, e))? {
+        let entry = entry.map_err(|e| alternator::Error::io(out, e))?;
+        let path = entry.path();
+        if let Some(how) = paths::same_file(&path, model) {
+            return usage(format!(
+                "--out {} holds {} which is {how} --model {}: exporting would replace the \
+                 directory and destroy the model; choose another --out directory",
+                out.display(),
+                path.display(),
+                model.display()
+            ));
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let plain = entry.file_type().is_ok_and(|t| t.is_file());
+        if !(plain && is_export_file(&name)) {
+            foreign.push(name);
+        }
+    }
+    if !foreign.is_empty() {
+        foreign.sort();
+        let shown: Vec<&str> = foreign.iter().take(5).map(String::as_str).collect();
+        return usage(format!(
+            "--out {} is not empty and is not an earlier export (it holds {}{}): export \
+             replaces the whole directory, so it writes only a new or empty directory or over \
+             an earlier export; choose another directory",
+            out.display(),
+            shown.join(", "),
+            if foreign.len() > 5 { ", …" } else { "" }
+        ));
+    }
+    Ok(())
+}
+
 /// Runs the verb.
 pub fn run(a: Args) -> anyhow::Result<()> {
+    if paths::is_stdout(&a.out) {
+        return usage(
+            "--out -: export writes several files into a directory, not to standard output; \
+             name a directory",
+        );
+    }
+    check_out(&a.out, &a.model)?;
     let model = load_model(&a.model)?;
-    std::fs::create_dir_all(&a.out).map_err(|e| alternator::Error::io(&a.out, e))?;
+    let dir = AtomicDir::create_with(&a.out, SaveOptions::default())?;
     let ext = match a.format {
         ExportFormat::Csv => "csv",
         ExportFormat::Jsonl => "jsonl",
     };
     let mut written = Vec::new();
-    let p = a.out.join(format!("user_factors.{ext}"));
-    write_factors(&p, model.users(), model.user_factors(), a.format)?;
-    written.push(p);
-    let p = a.out.join(format!("item_factors.{ext}"));
-    write_factors(&p, model.items(), model.item_factors(), a.format)?;
-    written.push(p);
+    let name = format!("user_factors.{ext}");
+    write_factors(&dir.dir().join(&name), model.users(), model.user_factors(), a.format)?;
+    written.push(name);
+    let name = format!("item_factors.{ext}");
+    write_factors(&dir.dir().join(&name), model.items(), model.item_factors(), a.format)?;
+    written.push(name);
     if let Some(b) = model.biases() {
-        let p = a.out.join(format!("user_biases.{ext}"));
-        write_biases(&p, model.users(), &b.user, a.format)?;
-        written.push(p);
-        let p = a.out.join(format!("item_biases.{ext}"));
-        write_biases(&p, model.items(), &b.item, a.format)?;
-        written.push(p);
-        let p = a.out.join("global_mean.txt");
+        let name = format!("user_biases.{ext}");
+        write_biases(&dir.dir().join(&name), model.users(), &b.user, a.format)?;
+        written.push(name);
+        let name = format!("item_biases.{ext}");
+        write_biases(&dir.dir().join(&name), model.items(), &b.item, a.format)?;
+        written.push(name);
+        let name = "global_mean.txt".to_string();
+        let p = dir.dir().join(&name);
         std::fs::write(&p, format!("{}\n", b.global)).map_err(|e| alternator::Error::io(&p, e))?;
-        written.push(p);
+        written.push(name);
     }
+    dir.commit()?;
     eprintln!(
         "exported {} users and {} items (rank {}) to {}",
         model.users().len(),
         model.items().len(),
         model.rank(),
-        written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        written.iter().map(|n| a.out.join(n).display().to_string()).collect::<Vec<_>>().join(", ")
     );
     Ok(())
 }

@@ -6,6 +6,7 @@ use std::time::Instant;
 use alternator::{Als, IterationReport};
 
 use crate::common::{self, ConfidenceArg, InputArgs, SolverArg};
+use crate::paths;
 
 /// Flags of `alternator fit`.
 #[derive(Debug, clap::Args)]
@@ -13,9 +14,13 @@ pub struct Args {
     /// Training interactions (user, item, value[, timestamp])
     #[arg(long)]
     pub train: PathBuf,
-    /// Where to write the model
+    /// Where to write the model (atomically; a symbolic link is written through)
     #[arg(long)]
     pub model: PathBuf,
+    /// Wait until the model is on disk (fsync the file and its directory) so that it survives
+    /// a power cut [default: off; on with ALTERNATOR_FSYNC=1]
+    #[arg(long)]
+    pub fsync: bool,
     /// Number of latent factors (Spark rank, implicit factors) [default: 10 (Spark); 100 with
     /// --implicit-prefs (implicit), 10 with --confidence spark]
     #[arg(long)]
@@ -108,6 +113,8 @@ impl Args {
 
 /// Runs the verb.
 pub fn run(a: Args) -> anyhow::Result<()> {
+    paths::refuse_stdout("--model", &a.model, "a model is a file, not a stream")?;
+    paths::refuse_overwrite(&[("--train", Some(&a.train))], &[("--model", Some(&a.model))])?;
     let params = a.als().params()?;
     common::init_threads(a.threads)?;
     let start = Instant::now();
@@ -130,7 +137,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
     let model = a.als().on_iteration(on_iter).fit(&data)?;
     pb.finish_and_clear();
-    model.save(&a.model)?;
+    model.save_with(&a.model, paths::save_options(a.fsync))?;
     let summary = model.summary();
     let final_loss = summary.history.last().copied();
     if a.json {

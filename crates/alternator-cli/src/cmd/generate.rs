@@ -2,8 +2,11 @@
 
 use std::path::PathBuf;
 
-use alternator::generate::{GenerateOptions, Kind, generate};
+use alternator::generate::{GenerateOptions, Kind, generate, generate_to, suffixed};
 use clap::ValueEnum;
+
+use crate::common::usage;
+use crate::paths;
 
 /// Flags of `alternator generate`.
 #[derive(Debug, clap::Args)]
@@ -20,13 +23,14 @@ pub struct Args {
     /// Random seed: same arguments, same bytes
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Output file (user<TAB>item<TAB>value<TAB>timestamp)
+    /// Output file (user<TAB>item<TAB>value<TAB>timestamp), written atomically; `-` for stdout
     #[arg(long)]
     pub out: PathBuf,
     /// Explicit ratings 1..5 or implicit play counts
     #[arg(long, value_enum, default_value_t = KindArg::Ratings)]
     pub kind: KindArg,
-    /// Also write OUT.train and OUT.test, with this fraction of interactions in test
+    /// Also write OUT.train and OUT.test, with this fraction of interactions in test (needs a
+    /// file --out)
     #[arg(long, default_value_t = 0.0)]
     pub test_fraction: f64,
 }
@@ -53,7 +57,32 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         },
         test_fraction: a.test_fraction,
     };
-    let r = generate(&opts, &a.out)?;
+    let r = if paths::is_stdout(&a.out) {
+        if a.test_fraction != 0.0 {
+            return usage(format!(
+                "--test-fraction {} writes OUT.train and OUT.test beside --out, which cannot be \
+                 standard output; give --out a file name, or leave out --test-fraction",
+                a.test_fraction
+            ));
+        }
+        let mut out = paths::OutFile::create(&a.out)?;
+        let name = out.name().to_path_buf();
+        let r = generate_to(&opts, &mut out, &name)?;
+        out.finish()?;
+        r
+    } else {
+        let files = [a.out.clone(), suffixed(&a.out, "train"), suffixed(&a.out, "test")];
+        let split = a.test_fraction > 0.0;
+        paths::refuse_overwrite(
+            &[],
+            &[
+                ("--out", Some(&files[0])),
+                ("--out (.train)", split.then_some(files[1].as_path())),
+                ("--out (.test)", split.then_some(files[2].as_path())),
+            ],
+        )?;
+        generate(&opts, &a.out)?
+    };
     eprintln!(
         "{}: {} interactions, {} users, {} items",
         a.out.display(),

@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use alternator::meta::{MetaOptions, Metadata, read_metadata};
 use alternator::recommend::{IndexSet, ScoredIndices};
 use alternator::{Column, IdKind, Model};
-use anyhow::Context;
 use serde_json::json;
 
 use crate::common::{self, usage};
 use crate::idfile::read_ids;
+use crate::paths;
 
 /// Item metadata flags shared by `recommend`, `recommend-users` and `similar`.
 #[derive(Debug, Clone, clap::Args)]
@@ -83,7 +83,7 @@ pub struct OutputArgs {
     /// Print CSV with a header
     #[arg(long)]
     pub csv: bool,
-    /// Write to FILE instead of stdout
+    /// Write to FILE instead of stdout (`-`: stdout); the file appears complete or not at all
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Worker threads [default: one per core]
@@ -103,26 +103,34 @@ impl OutputArgs {
         }
     }
 
-    /// Opens `--out` (buffered) or stdout.
-    pub fn open(&self) -> anyhow::Result<Box<dyn Write>> {
-        Ok(match &self.out {
-            Some(p) => Box::new(std::io::BufWriter::with_capacity(
-                1 << 20,
-                std::fs::File::create(p)
-                    .with_context(|| format!("cannot create {}", p.display()))?,
-            )),
-            None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-        })
+    /// Refuses (exit code 2) an `--out` that is one of the verb's `inputs`.
+    pub fn refuse_overwrite(&self, inputs: &[paths::Named<'_>]) -> anyhow::Result<()> {
+        paths::refuse_overwrite(inputs, &[("--out", self.out.as_deref())])
+    }
+
+    /// Opens `--out` (written atomically: in place once [`paths::OutFile::finish`]ed) or
+    /// stdout. Boxed, so that `&mut *w` is a `&mut dyn Write`.
+    pub fn open(&self) -> anyhow::Result<Box<paths::OutFile>> {
+        let path = self.out.as_deref().unwrap_or(Path::new("-"));
+        Ok(Box::new(paths::OutFile::create(path)?))
+    }
+
+    /// True when the output is stdout (no `--out`, or `--out -`).
+    fn to_stdout(&self) -> bool {
+        self.out.as_deref().is_none_or(paths::is_stdout)
     }
 
     /// An error writing to `--out` or stdout, naming where.
     fn io_error(&self, e: std::io::Error) -> alternator::Error {
-        alternator::Error::io(self.out.clone().unwrap_or_else(|| "<stdout>".into()), e)
+        match &self.out {
+            Some(p) if !self.to_stdout() => alternator::Error::io(p, e),
+            _ => alternator::Error::io("<stdout>", e),
+        }
     }
 
     /// True when `e` is a broken pipe on stdout: the reader stopped reading.
     fn is_closed_stdout(&self, e: &std::io::Error) -> bool {
-        self.out.is_none() && e.kind() == std::io::ErrorKind::BrokenPipe
+        self.to_stdout() && e.kind() == std::io::ErrorKind::BrokenPipe
     }
 
     /// Batch mode: streams one ranked list per query (indices of the `query` side, e.g.
@@ -168,6 +176,7 @@ impl OutputArgs {
             Err(e) if self.is_closed_stdout(&e) => return Ok(()),
             r => r.map_err(|e| self.io_error(e))?,
         }
+        w.finish()?;
         if short > 0 {
             eprintln!("{short} {query}(s) had fewer than {n} eligible {target}s");
         }

@@ -6,13 +6,14 @@
 //! `drop` leaves the line out and reports how many were dropped on stderr.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use alternator::{ColdStart, Delimiter, Model};
 use anyhow::Context;
 use clap::ValueEnum;
 
 use crate::common::InputArgs;
+use crate::paths::{self, OutFile};
 
 /// Flags of `alternator predict`.
 #[derive(Debug, clap::Args)]
@@ -23,7 +24,8 @@ pub struct Args {
     /// The (user, item) pairs to score: an interaction file (any value column is ignored)
     #[arg(long)]
     pub input: PathBuf,
-    /// Output file (`-` for stdout): the input lines with a prediction column appended
+    /// Output file (`-` for stdout): the input lines with a prediction column appended;
+    /// written atomically, never over --model or --input
     #[arg(long)]
     pub out: PathBuf,
     /// Pairs with a user or item unknown to the model: write NaN, or drop the line (Spark)
@@ -63,6 +65,10 @@ pub fn delimiter_bytes(d: Option<Delimiter>) -> Vec<u8> {
 
 /// Runs the verb.
 pub fn run(a: Args) -> anyhow::Result<()> {
+    paths::refuse_overwrite(
+        &[("--model", Some(&a.model)), ("--input", Some(&a.input))],
+        &[("--out", Some(&a.out))],
+    )?;
     let model = Model::load(&a.model)?;
     // Labels are not needed to predict: read only ids (a value column may be absent).
     let data = a.input_args.read_with(&a.input, |r| {
@@ -74,15 +80,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
     let bytes = std::fs::read(&a.input).with_context(|| format!("{}", a.input.display()))?;
     let delim = delimiter_bytes(data.delimiter());
-    let to_stdout = a.out.as_os_str() == "-";
-    let mut out: Box<dyn Write> = if to_stdout {
-        Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
-    } else {
-        let f = std::fs::File::create(&a.out).map_err(|e| alternator::Error::io(&a.out, e))?;
-        Box::new(std::io::BufWriter::with_capacity(1 << 20, f))
-    };
-    let out_path: &Path = if to_stdout { Path::new("<stdout>") } else { &a.out };
-    let werr = |e: std::io::Error| alternator::Error::io(out_path, e);
+    let mut out = OutFile::create(&a.out)?;
+    let out_path = out.name().to_path_buf();
+    let werr = |e: std::io::Error| alternator::Error::io(&out_path, e);
     let mut header_pending = data.header().is_some();
     let (mut next, mut dropped, mut written, mut unknown) = (0usize, 0usize, 0usize, 0usize);
     let mut buf = Vec::with_capacity(256);
@@ -129,7 +129,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         out.write_all(&buf).map_err(werr)?;
         written += 1;
     }
-    out.flush().map_err(werr)?;
+    out.finish()?;
     match a.cold_start_strategy {
         ColdStartArg::Drop => eprintln!(
             "predicted {written} pair(s); dropped {dropped} with a user or item unknown to the model"

@@ -6,7 +6,6 @@
 //! lines with `--json`) to `--out` or stdout. Unknown ids in `--users FILE` are reported on
 //! stderr and skipped; the command fails (exit 2) only when none of the ids is known.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use alternator::meta::Metadata;
@@ -143,6 +142,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if a.all_matches && a.liked_title.is_empty() {
         return usage("--all-matches goes with --liked-title");
     }
+    a.output.refuse_overwrite(&[
+        ("--model", Some(&a.model)),
+        ("--users", a.users.as_deref()),
+        ("--liked-file", a.liked_file.as_deref()),
+        ("--filter-items", a.filter_items.as_deref()),
+        ("--candidates", a.candidates.as_deref()),
+        ("--items-meta", a.meta.items_meta.as_deref()),
+    ])?;
     common::init_threads(a.output.threads)?;
     let model = load_model(&a.model)?;
     let meta = a.meta.load()?;
@@ -225,7 +232,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let list = List::items(&ranked);
     note_short(&list, a.n, "item");
     print_list(&mut *w, a.output.format(), subject, &heading, &list, meta.as_ref(), kind)?;
-    w.flush()?;
+    w.finish()?;
     Ok(())
 }
 

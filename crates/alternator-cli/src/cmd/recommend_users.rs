@@ -6,7 +6,6 @@
 //! stream CSV `item,rank,user,score[,title]` (or JSON lines with `--json`). Unknown ids in
 //! `--items FILE` are reported on stderr and skipped; exit 2 only when none is known.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use alternator::{IdKind, RecommendOptions};
@@ -64,6 +63,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if a.n == 0 {
         return usage("-n must be at least 1");
     }
+    a.output.refuse_overwrite(&[
+        ("--model", Some(&a.model)),
+        ("--items", a.items.as_deref()),
+        ("--filter-users", a.filter_users.as_deref()),
+        ("--candidates", a.candidates.as_deref()),
+        ("--items-meta", a.meta.items_meta.as_deref()),
+    ])?;
     common::init_threads(a.output.threads)?;
     let model = load_model(&a.model)?;
     let meta = a.meta.load()?;
@@ -98,7 +104,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let mut w = a.output.open()?;
         let format = a.output.format();
         print_list(&mut *w, format, subject, &heading, &list, None, ListKind::Users)?;
-        w.flush()?;
+        w.finish()?;
         return Ok(());
     } else if a.all_items {
         (0..model.items().len() as u32).collect()

@@ -5,7 +5,7 @@
 //! SIGTERM. SIGHUP, or `POST /v1/admin/reload` with `--admin-token`, re-reads the model file.
 
 use std::io::Write;
-use std::net::{SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +26,9 @@ pub struct Args {
     /// and `liked_titles` fold-in
     #[arg(long)]
     pub items_meta: Option<PathBuf>,
-    /// Address to listen on (port 0: any free port). Loopback by default
+    /// Address to listen on: IP:PORT, [IPv6]:PORT or HOST:PORT such as localhost:8080 (the
+    /// first of the host's addresses that can be bound); port 0: any free port. Loopback by
+    /// default
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: String,
     /// Scoring threads [default: one per core]
@@ -56,6 +58,43 @@ pub struct Args {
     pub min_item_interactions: u32,
 }
 
+/// The addresses `--addr` names: an IP address with a port, or a host name and port resolved
+/// by the system (`localhost:8080` is 127.0.0.1 and/or ::1).
+fn resolve(addr: &str) -> anyhow::Result<Vec<SocketAddr>> {
+    if let Ok(a) = addr.parse::<SocketAddr>() {
+        return Ok(vec![a]);
+    }
+    let example = "e.g. 127.0.0.1:8080, [::1]:8080 or localhost:8080";
+    if addr
+        .rsplit_once(':')
+        .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
+    {
+        return usage(format!("--addr {addr:?}: expected HOST:PORT, {example}"));
+    }
+    match addr.to_socket_addrs() {
+        Ok(list) => {
+            let list: Vec<SocketAddr> = list.collect();
+            if list.is_empty() {
+                return usage(format!("--addr {addr:?}: the host name has no address; {example}"));
+            }
+            Ok(list)
+        }
+        Err(e) => usage(format!("--addr {addr:?}: cannot resolve the host name ({e}); {example}")),
+    }
+}
+
+/// Binds the first of `addrs` that can be bound.
+fn bind(addr: &str, addrs: &[SocketAddr]) -> anyhow::Result<TcpListener> {
+    let mut failures = Vec::new();
+    for a in addrs {
+        match TcpListener::bind(a) {
+            Ok(l) => return Ok(l),
+            Err(e) => failures.push(format!("{a}: {e}")),
+        }
+    }
+    usage(format!("cannot listen on {addr} ({})", failures.join("; ")))
+}
+
 /// Runs the verb.
 pub fn run(a: Args) -> anyhow::Result<()> {
     if a.max_n == 0 {
@@ -77,12 +116,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if a.admin_token.as_deref().is_some_and(|t| t.trim().is_empty()) {
         return usage("--admin-token must not be empty");
     }
-    let addr: SocketAddr = match a.addr.parse() {
-        Ok(addr) => addr,
-        Err(_) => {
-            return usage(format!("--addr {:?}: expected IP:PORT, e.g. 127.0.0.1:8080", a.addr));
-        }
-    };
+    let addrs = resolve(&a.addr)?;
     init_threads(a.threads)?;
     let meta = match &a.items_meta {
         Some(p) => Some(Arc::new(read_metadata(p, &MetaOptions::default())?)),
@@ -96,10 +130,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     config.max_body_bytes = a.max_body;
     config.request_timeout = Duration::from_secs_f64(a.request_timeout);
     let service = Service::new(config)?;
-    let listener = match TcpListener::bind(addr) {
-        Ok(l) => l,
-        Err(e) => return usage(format!("cannot listen on {addr}: {e}")),
-    };
+    let listener = bind(&a.addr, &addrs)?;
     let bound = listener.local_addr().context("reading the bound address")?;
     {
         let m = service.current();

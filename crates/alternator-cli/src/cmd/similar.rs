@@ -2,7 +2,6 @@
 //! similarity of their factors (`implicit`'s similar_items / similar_users). The query itself
 //! is left out unless `--include-self`; scores are in [−1, 1].
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use alternator::{IdKind, RecommendOptions};
@@ -58,6 +57,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if a.n == 0 {
         return usage("-n must be at least 1");
     }
+    a.output.refuse_overwrite(&[
+        ("--model", Some(&a.model)),
+        ("--filter", a.filter.as_deref()),
+        ("--candidates", a.candidates.as_deref()),
+        ("--items-meta", a.meta.items_meta.as_deref()),
+    ])?;
     common::init_threads(a.output.threads)?;
     let model = load_model(&a.model)?;
     let meta = a.meta.load()?;
@@ -102,6 +107,6 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let mut w = a.output.open()?;
     let list_kind = if kind == "item" { ListKind::SimilarItems } else { ListKind::SimilarUsers };
     print_list(&mut *w, a.output.format(), subject, &heading, &list, meta, list_kind)?;
-    w.flush()?;
+    w.finish()?;
     Ok(())
 }

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use alternator::split::{Strategy, split_mask, write_split};
 use clap::ValueEnum;
 
-use crate::common::{InputArgs, usage};
+use crate::common::InputArgs;
+use crate::paths;
 
 /// Flags of `alternator split`.
 #[derive(Debug, clap::Args)]
@@ -53,12 +54,12 @@ pub enum StrategyArg {
 
 /// Runs the verb.
 pub fn run(a: Args) -> anyhow::Result<()> {
-    if a.out_train == a.out_test {
-        return usage("--out-train and --out-test must be different files");
-    }
-    if a.out_train == a.input || a.out_test == a.input {
-        return usage("the outputs must not overwrite --input");
-    }
+    paths::refuse_stdout("--out-train", &a.out_train, "split writes two files")?;
+    paths::refuse_stdout("--out-test", &a.out_test, "split writes two files")?;
+    paths::refuse_overwrite(
+        &[("--input", Some(&a.input))],
+        &[("--out-train", Some(&a.out_train)), ("--out-test", Some(&a.out_test))],
+    )?;
     let strategy = match a.strategy {
         StrategyArg::Random => Strategy::Random { test_fraction: a.test_fraction },
         StrategyArg::LeaveKOut => Strategy::LeaveKOut { k: a.k },

@@ -11,6 +11,7 @@ use alternator::{Als, AlsParams};
 use anyhow::Context;
 
 use crate::common::{self, ConfidenceArg, InputArgs, SolverArg};
+use crate::paths;
 
 /// Flags of `alternator tune`.
 #[derive(Debug, clap::Args)]
@@ -66,6 +67,10 @@ pub struct Args {
     /// Refit the best configuration on all of the training data and save it here
     #[arg(long)]
     pub save_best: Option<PathBuf>,
+    /// With --save-best: wait until the model is on disk (fsync) [default: off; on with
+    /// ALTERNATOR_FSYNC=1]
+    #[arg(long)]
+    pub fsync: bool,
     /// Draw learning curves and a rank × reg-param heat map (FILE.svg or FILE.png)
     #[arg(long)]
     pub plot: Option<PathBuf>,
@@ -132,6 +137,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if let Some(p) = &a.plot {
         plot::check_path(p)?;
     }
+    if let Some(p) = &a.save_best {
+        paths::refuse_stdout("--save-best", p, "a model is a file, not a stream")?;
+    }
+    paths::refuse_overwrite(
+        &[("--train", Some(&a.train)), ("--validation", a.validation.as_deref())],
+        &[("--save-best", a.save_best.as_deref()), ("--plot", a.plot.as_deref())],
+    )?;
     let metric = match &a.metric {
         Some(m) => Metric::parse(m)?,
         None if a.implicit_prefs => Metric::Ndcg(10),
@@ -194,7 +206,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             .clip_predictions(a.clip_predictions)
             .duplicates(dup)
             .fit(&data)?;
-        model.save(path)?;
+        model.save_with(path, paths::save_options(a.fsync))?;
         saved = Some((path.clone(), params));
     }
     if a.json {

@@ -26,6 +26,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 
 use crate::error::{Error, Result};
+use crate::files::AtomicFile;
 use crate::rng::SplitMix64;
 
 /// What kind of values to write.
@@ -71,8 +72,61 @@ pub struct GenerateReport {
 const HIDDEN_RANK: usize = 8;
 const USERS_PER_BLOCK: usize = 2048;
 
-/// Writes the data set to `out` (and `out.train` / `out.test` with a test fraction).
+/// Writes the data set to `out` (and `out.train` / `out.test` with a test fraction), each
+/// file atomically (see [`crate::files`]): a failed run leaves no file half-written.
 pub fn generate(opts: &GenerateOptions, out: &Path) -> Result<GenerateReport> {
+    check(opts)?;
+    let open = |p: &Path| -> Result<std::io::BufWriter<AtomicFile>> {
+        Ok(std::io::BufWriter::with_capacity(1 << 20, AtomicFile::create(p)?))
+    };
+    let mut main = open(out)?;
+    let report = if opts.test_fraction > 0.0 {
+        let (ptr, pte) = (suffixed(out, "train"), suffixed(out, "test"));
+        let (mut tr, mut te) = (open(&ptr)?, open(&pte)?);
+        let mut report = write_data(opts, &mut main, out, Some((&mut tr, &ptr, &mut te, &pte)))?;
+        commit(tr, &ptr)?;
+        commit(te, &pte)?;
+        report.files = vec![out.to_path_buf(), ptr, pte];
+        report
+    } else {
+        let mut report = write_data(opts, &mut main, out, None)?;
+        report.files = vec![out.to_path_buf()];
+        report
+    };
+    commit(main, out)?;
+    Ok(report)
+}
+
+/// Writes the data set to `out` (standard output, a pipe, a buffer): the one file only, so
+/// `opts.test_fraction` must be 0. `name` is used in messages only.
+pub fn generate_to(
+    opts: &GenerateOptions,
+    out: &mut dyn Write,
+    name: &Path,
+) -> Result<GenerateReport> {
+    check(opts)?;
+    if opts.test_fraction > 0.0 {
+        return Err(Error::param(
+            "test_fraction",
+            "a test fraction writes two more files (OUT.train and OUT.test); write to a file",
+        ));
+    }
+    let mut report = write_data(opts, out, name, None)?;
+    out.flush().map_err(|e| Error::io(name, e))?;
+    report.files = vec![name.to_path_buf()];
+    Ok(report)
+}
+
+/// Flushes a buffered atomic file and puts it in place.
+fn commit(w: std::io::BufWriter<AtomicFile>, path: &Path) -> Result<()> {
+    w.into_inner().map_err(|e| Error::io(path, e.into_error()))?.commit()
+}
+
+/// The writers of the split files and their names.
+type SplitOut<'a> = (&'a mut dyn Write, &'a Path, &'a mut dyn Write, &'a Path);
+
+/// Checks the options before anything is written.
+fn check(opts: &GenerateOptions) -> Result<()> {
     for (name, v) in [("users", opts.users), ("items", opts.items), ("nnz", opts.nnz)] {
         if v == 0 {
             return Err(Error::param(name, "must be at least 1"));
@@ -99,6 +153,17 @@ pub fn generate(opts: &GenerateOptions, out: &Path) -> Result<GenerateReport> {
             ),
         ));
     }
+    Ok(())
+}
+
+/// Generates the data set into `main` (named `out`), and into the split files when given.
+fn write_data(
+    opts: &GenerateOptions,
+    main: &mut dyn Write,
+    out: &Path,
+    mut split: Option<SplitOut<'_>>,
+) -> Result<GenerateReport> {
+    let max_per_user = (opts.items / 2).max(1);
     let seed = opts.seed;
     // Per-user activity, apportioned by largest remainder.
     let weights: Vec<f64> = (0..opts.users)
@@ -156,24 +221,6 @@ pub fn generate(opts: &GenerateOptions, out: &Path) -> Result<GenerateReport> {
     fn err(p: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
         move |e| Error::io(p, e)
     }
-    let mut files = vec![out.to_path_buf()];
-    let open = |p: &Path| -> Result<std::io::BufWriter<std::fs::File>> {
-        Ok(std::io::BufWriter::with_capacity(
-            1 << 20,
-            std::fs::File::create(p).map_err(|e| Error::io(p, e))?,
-        ))
-    };
-    let mut main = open(out)?;
-    let split_paths =
-        (opts.test_fraction > 0.0).then(|| (suffixed(out, "train"), suffixed(out, "test")));
-    let mut split_files = match &split_paths {
-        Some((tr, te)) => {
-            files.push(tr.clone());
-            files.push(te.clone());
-            Some((open(tr)?, open(te)?))
-        }
-        None => None,
-    };
     let mut report = GenerateReport::default();
     for block in (0..opts.users).collect::<Vec<_>>().chunks(USERS_PER_BLOCK) {
         let texts: Vec<UserLines> = block
@@ -182,8 +229,7 @@ pub fn generate(opts: &GenerateOptions, out: &Path) -> Result<GenerateReport> {
             .collect();
         for (all, train, test, ntr, nte) in texts {
             main.write_all(&all).map_err(err(out))?;
-            if let (Some((tr, te)), Some((ptr, pte))) = (split_files.as_mut(), split_paths.as_ref())
-            {
+            if let Some((tr, ptr, te, pte)) = split.as_mut() {
                 tr.write_all(&train).map_err(err(ptr))?;
                 te.write_all(&test).map_err(err(pte))?;
             }
@@ -193,11 +239,10 @@ pub fn generate(opts: &GenerateOptions, out: &Path) -> Result<GenerateReport> {
         }
     }
     main.flush().map_err(err(out))?;
-    if let (Some((mut tr, mut te)), Some((ptr, pte))) = (split_files.take(), split_paths.as_ref()) {
+    if let Some((tr, ptr, te, pte)) = split.as_mut() {
         tr.flush().map_err(err(ptr))?;
         te.flush().map_err(err(pte))?;
     }
-    report.files = files;
     Ok(report)
 }
 

@@ -315,9 +315,19 @@ impl Model {
     }
 
     /// Writes the model to `path` atomically (a temporary file in the same directory, then
-    /// renamed over the target), streamed without building a copy in memory.
+    /// renamed over the target), streamed without building a copy in memory. A `path` that is
+    /// a symbolic link is written through: the file it points to is replaced, the link stays.
+    /// Temporary files left by earlier saves to `path` that were killed are removed (see
+    /// [`crate::files`]). Nothing waits for the disk: see [`Model::save_with`].
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        crate::modelfile::save(self, path.as_ref())
+        crate::modelfile::save(self, path.as_ref(), crate::SaveOptions::default())
+    }
+
+    /// [`Model::save`] with options: [`SaveOptions::durable`](crate::SaveOptions::durable)
+    /// also `fsync`s the file and its directory, so that the saved model survives a power
+    /// cut.
+    pub fn save_with(&self, path: impl AsRef<Path>, opts: crate::SaveOptions) -> Result<()> {
+        crate::modelfile::save(self, path.as_ref(), opts)
     }
 
     /// The bytes of the model's file.

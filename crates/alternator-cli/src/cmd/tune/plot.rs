@@ -9,6 +9,7 @@
 mod heat;
 mod png;
 
+use std::io::Write;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -263,9 +264,15 @@ pub fn draw(r: &TuneReport, path: &Path) -> anyhow::Result<()> {
             png::write(path, (w, h), &rgb)
         }
         Some(Format::Svg) => {
-            let root = SVGBackend::new(path, layout.size).into_drawing_area();
-            render(r, &order, &layout, &root)?;
-            root.present().map_err(err)
+            let mut svg = String::new();
+            {
+                let root = SVGBackend::with_string(&mut svg, layout.size).into_drawing_area();
+                render(r, &order, &layout, &root)?;
+                root.present().map_err(err)?;
+            }
+            let mut out = crate::paths::OutFile::create(path)?;
+            out.write_all(svg.as_bytes()).map_err(|e| alternator::Error::io(path, e))?;
+            Ok(out.finish()?)
         }
         None => anyhow::bail!("{}: not an .svg or .png file name", path.display()),
     }

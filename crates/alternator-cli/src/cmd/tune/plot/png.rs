@@ -5,8 +5,6 @@
 //! glyph at its advance without its left side bearing (so "0.1: 0.9196" came out unevenly
 //! spaced, with gaps after '.' and ':'), and rounds every glyph to a whole pixel.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont, point};
@@ -174,15 +172,13 @@ impl DrawingBackend for Raster<'_> {
 
 /// Writes 8-bit RGB pixels as a PNG file.
 pub fn write(path: &Path, (w, h): (u32, u32), rgb: &[u8]) -> anyhow::Result<()> {
-    let file =
-        File::create(path).with_context(|| format!("could not create {}", path.display()))?;
-    let mut out = BufWriter::new(file);
+    let mut out = crate::paths::OutFile::create(path)?;
     let mut enc = png::Encoder::new(&mut out, w, h);
     enc.set_color(png::ColorType::Rgb);
     enc.set_depth(png::BitDepth::Eight);
     let mut writer = enc.write_header()?;
     writer.write_image_data(rgb)?;
     writer.finish()?;
-    out.flush().with_context(|| format!("could not write {}", path.display()))?;
+    out.finish().with_context(|| format!("could not write {}", path.display()))?;
     Ok(())
 }

@@ -135,8 +135,10 @@ impl OutputArgs {
 
     /// Batch mode: streams one ranked list per query (indices of the `query` side, e.g.
     /// "user") to `--out` or stdout after `header`, with a progress bar. `rank` runs the batch
-    /// with a sink; `write` formats one list. Stops quietly when the reader of stdout goes
-    /// away (`| head`); reports the queries with fewer than `n` eligible `target`s.
+    /// with a map and a sink; `format` writes one list's text, and runs in the map, on the
+    /// worker that scored the list, so that formatting a million lines is spread over the
+    /// threads while this one only writes them in order. Stops quietly when the reader of
+    /// stdout goes away (`| head`); reports the queries with fewer than `n` eligible `target`s.
     #[allow(clippy::too_many_arguments)]
     pub fn stream(
         &self,
@@ -146,9 +148,10 @@ impl OutputArgs {
         target: &str,
         n: usize,
         rank: impl FnOnce(
-            &mut dyn FnMut(u32, ScoredIndices) -> alternator::Result<()>,
+            &(dyn Fn(u32, ScoredIndices) -> Chunk + Sync),
+            &mut dyn FnMut(Chunk) -> alternator::Result<()>,
         ) -> alternator::Result<()>,
-        mut write: impl FnMut(&mut dyn Write, u32, &ScoredIndices) -> std::io::Result<()>,
+        format: impl Fn(&mut Vec<u8>, u32, &ScoredIndices) + Sync,
     ) -> anyhow::Result<()> {
         let mut w = self.open()?;
         if let Some(h) = header {
@@ -157,12 +160,15 @@ impl OutputArgs {
         let pb = common::progress(queries as u64, &format!("{query}s"));
         let mut short = 0usize;
         let mut closed = false;
-        let done = rank(&mut |q, list| {
+        let map = |q: u32, list: ScoredIndices| {
+            let mut text = Vec::with_capacity(32 * list.items.len().max(1));
+            format(&mut text, q, &list);
+            Chunk { text, short: list.items.len() < n }
+        };
+        let done = rank(&map, &mut |chunk| {
             pb.inc(1);
-            if list.items.len() < n {
-                short += 1;
-            }
-            write(&mut *w, q, &list).map_err(|e| {
+            short += usize::from(chunk.short);
+            w.write_all(&chunk.text).map_err(|e| {
                 closed |= self.is_closed_stdout(&e);
                 self.io_error(e)
             })
@@ -182,6 +188,15 @@ impl OutputArgs {
         }
         Ok(())
     }
+}
+
+/// One query's formatted output in batch mode, and whether its list came out short.
+#[derive(Debug)]
+pub struct Chunk {
+    /// The lines, as written.
+    text: Vec<u8>,
+    /// Fewer than `n` results were eligible.
+    short: bool,
 }
 
 /// Output format.

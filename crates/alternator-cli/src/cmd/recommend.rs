@@ -6,6 +6,7 @@
 //! lines with `--json`) to `--out` or stdout. Unknown ids in `--users FILE` are reported on
 //! stderr and skipped; the command fails (exit 2) only when none of the ids is known.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use alternator::meta::Metadata;
@@ -251,7 +252,6 @@ fn run_batch(
     };
     let header = (!a.output.json)
         .then(|| format!("user,rank,item,score{}", if meta.is_some() { ",title" } else { "" }));
-    let mut line = String::new();
     // Every item's CSV field, quoted once rather than once per line.
     let item_fields: Vec<std::borrow::Cow<'_, str>> =
         if a.output.json { Vec::new() } else { model.items().ids().map(csv_field).collect() };
@@ -261,8 +261,8 @@ fn run_batch(
         "user",
         "item",
         opts.n,
-        |sink| model.recommend_batch(&users, opts, sink),
-        |w, u, list| {
+        |map, sink| model.recommend_batch_map(&users, opts, map, sink),
+        |out, u, list| {
             let uid = model.id_at(IdKind::User, u);
             if a.output.json {
                 let rows: Vec<serde_json::Value> = list
@@ -270,35 +270,32 @@ fn run_batch(
                     .iter()
                     .map(|&(i, s)| alternator::json::item(model.id_at(IdKind::Item, i), s, meta))
                     .collect();
-                writeln!(w, "{}", json!({"user": uid, "items": rows}))
+                let _ = writeln!(out, "{}", json!({"user": uid, "items": rows}));
             } else {
-                line.clear();
                 let uid = csv_field(uid);
                 for (k, &(i, s)) in list.items.iter().enumerate() {
-                    use std::fmt::Write as _;
                     // `{uid},{rank},{item},{score}` without the formatting machinery but for
                     // the score (`f32`'s shortest round-trip form, as before).
-                    line.push_str(&uid);
-                    line.push(',');
-                    push_uint(&mut line, k + 1);
-                    line.push(',');
-                    line.push_str(item_fields.get(i as usize).map_or("", |f| f));
-                    line.push(',');
-                    let _ = write!(line, "{s}");
+                    out.extend_from_slice(uid.as_bytes());
+                    out.push(b',');
+                    push_uint(out, k + 1);
+                    out.push(b',');
+                    out.extend_from_slice(item_fields.get(i as usize).map_or("", |f| f).as_bytes());
+                    out.push(b',');
+                    let _ = write!(out, "{s}");
                     if let Some(m) = meta {
                         let id = model.id_at(IdKind::Item, i);
-                        let _ = write!(line, ",{}", csv_field(m.title(id).unwrap_or("")));
+                        let _ = write!(out, ",{}", csv_field(m.title(id).unwrap_or("")));
                     }
-                    line.push('\n');
+                    out.push(b'\n');
                 }
-                w.write_all(line.as_bytes())
             }
         },
     )
 }
 
 /// Appends the decimal digits of `v`.
-fn push_uint(s: &mut String, mut v: usize) {
+fn push_uint(s: &mut Vec<u8>, mut v: usize) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     loop {
@@ -309,9 +306,7 @@ fn push_uint(s: &mut String, mut v: usize) {
             break;
         }
     }
-    for &d in &digits[at..] {
-        s.push(char::from(d));
-    }
+    s.extend_from_slice(&digits[at..]);
 }
 
 #[cfg(test)]
@@ -319,9 +314,9 @@ mod tests {
     #[test]
     fn push_uint_writes_decimal() {
         for v in [0usize, 7, 10, 99, 100, 12345, usize::MAX] {
-            let mut s = String::from("x");
+            let mut s = b"x".to_vec();
             super::push_uint(&mut s, v);
-            assert_eq!(s, format!("x{v}"));
+            assert_eq!(s, format!("x{v}").into_bytes());
         }
     }
 }

@@ -6,6 +6,7 @@
 //! stream CSV `item,rank,user,score[,title]` (or JSON lines with `--json`). Unknown ids in
 //! `--items FILE` are reported on stderr and skipped; exit 2 only when none is known.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use alternator::{IdKind, RecommendOptions};
@@ -131,15 +132,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let meta = meta.as_ref();
     let header = (!a.output.json)
         .then(|| format!("item,rank,user,score{}", if meta.is_some() { ",title" } else { "" }));
-    let mut line = String::new();
     a.output.stream(
         header,
         items.len(),
         "item",
         "user",
         opts.n,
-        |sink| model.recommend_users_batch(&items, &opts, sink),
-        |w, i, list| {
+        |map, sink| model.recommend_users_batch_map(&items, &opts, map, sink),
+        |out, i, list| {
             let iid = model.id_at(IdKind::Item, i);
             let title = meta.and_then(|m| m.title(iid));
             if a.output.json {
@@ -152,23 +152,20 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 if let Some(t) = title {
                     doc["title"] = json!(t);
                 }
-                writeln!(w, "{doc}")
+                let _ = writeln!(out, "{doc}");
             } else {
-                use std::fmt::Write as _;
-                line.clear();
                 let iid = csv_field(iid);
                 let title = title.map(csv_field);
                 for (k, &(u, s)) in list.items.iter().enumerate() {
                     let uid = model.id_at(IdKind::User, u);
-                    let _ = write!(line, "{iid},{},{},{s}", k + 1, csv_field(uid));
+                    let _ = write!(out, "{iid},{},{},{s}", k + 1, csv_field(uid));
                     if let Some(t) = &title {
-                        let _ = write!(line, ",{t}");
+                        let _ = write!(out, ",{t}");
                     } else if meta.is_some() {
-                        line.push(',');
+                        out.push(b',');
                     }
-                    line.push('\n');
+                    out.push(b'\n');
                 }
-                w.write_all(line.as_bytes())
             }
         },
     )

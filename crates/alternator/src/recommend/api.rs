@@ -115,7 +115,20 @@ impl Model {
         opts: &RecommendOptions<'_>,
         mut sink: impl FnMut(u32, ScoredIndices) -> Result<()>,
     ) -> Result<()> {
-        run_batch(self, true, users, opts, &mut sink)
+        run_batch(self, true, users, opts, &|u, r| (u, r), &mut |(u, r)| sink(u, r))
+    }
+
+    /// [`Model::recommend_batch`] with a `map` that turns each user's list into the caller's
+    /// output (text lines, say) on the worker thread that scored it, so that formatting runs
+    /// in parallel; `sink` receives the mapped values in input order.
+    pub fn recommend_batch_map<T: Send>(
+        &self,
+        users: &[u32],
+        opts: &RecommendOptions<'_>,
+        map: impl Fn(u32, ScoredIndices) -> T + Sync,
+        mut sink: impl FnMut(T) -> Result<()>,
+    ) -> Result<()> {
+        run_batch(self, true, users, opts, &map, &mut sink)
     }
 
     /// Top-`n` users for an item (Spark's `recommendForItemSubset` for one item): users
@@ -132,7 +145,7 @@ impl Model {
     ) -> Result<Ranked<UserScore>> {
         let i = self.index_of(IdKind::Item, item)?;
         let mut out = None;
-        run_batch(self, false, &[i], opts, &mut |_, r| {
+        run_batch(self, false, &[i], opts, &|_, r| r, &mut |r| {
             out = Some(r);
             Ok(())
         })?;
@@ -147,7 +160,19 @@ impl Model {
         opts: &RecommendOptions<'_>,
         mut sink: impl FnMut(u32, ScoredIndices) -> Result<()>,
     ) -> Result<()> {
-        run_batch(self, false, items, opts, &mut sink)
+        run_batch(self, false, items, opts, &|i, r| (i, r), &mut |(i, r)| sink(i, r))
+    }
+
+    /// [`Model::recommend_users_batch`] with a `map` run on the scoring workers (see
+    /// [`Model::recommend_batch_map`]).
+    pub fn recommend_users_batch_map<T: Send>(
+        &self,
+        items: &[u32],
+        opts: &RecommendOptions<'_>,
+        map: impl Fn(u32, ScoredIndices) -> T + Sync,
+        mut sink: impl FnMut(T) -> Result<()>,
+    ) -> Result<()> {
+        run_batch(self, false, items, opts, &map, &mut sink)
     }
 
     /// The `n` items most similar to `item` by cosine similarity of their factors

@@ -51,6 +51,10 @@ pub(super) struct Scratch {
 /// sorting the targets by norm costs about as much as scoring a few dozen queries.
 const PRUNE_MIN_QUERIES: usize = 64;
 
+/// The smallest group of the pruning batch scorer when a batch is cut finer than [`GROUP`]
+/// to keep every worker busy.
+const MIN_GROUP: usize = 512;
+
 /// Queries per task of the pruning batch scorer, scored [`BLOCK`] at a time: as queries stop,
 /// those still active in the group are packed together, so that the products stay
 /// [`BLOCK`] wide for longer.
@@ -267,12 +271,13 @@ pub(super) struct Batch<'a> {
 /// Batch top-N: `queries` are indices of the query side (users when `forward`, else items);
 /// the targets are ranked for each; every query's training interactions are excluded unless
 /// `include_seen`. Lists are handed to `sink` in input order.
-pub(crate) fn run_batch(
+pub(crate) fn run_batch<T: Send>(
     model: &Model,
     forward: bool,
     queries: &[u32],
     opts: &RecommendOptions<'_>,
-    sink: &mut dyn FnMut(u32, ScoredIndices) -> Result<()>,
+    map: &(dyn Fn(u32, ScoredIndices) -> T + Sync),
+    sink: &mut dyn FnMut(T) -> Result<()>,
 ) -> Result<()> {
     let (q, t, global) = sides(model, forward);
     let target_kind = if forward { IdKind::Item } else { IdKind::User };
@@ -287,7 +292,7 @@ pub(crate) fn run_batch(
         Some(&seen_t)
     };
     let kind = if forward { IdKind::User } else { IdKind::Item };
-    batch_shaped(&q, &t, global, bound, kind, queries, exclude, opts, SHAPE, sink)
+    batch_shaped(&q, &t, global, bound, kind, queries, exclude, opts, SHAPE, map, sink)
 }
 
 /// The batch scorer for one user (its result equals [`rank_one`]'s, see the module docs).
@@ -297,7 +302,7 @@ pub(crate) fn recommend_one(
     opts: &RecommendOptions<'_>,
 ) -> Result<ScoredIndices> {
     let mut out = None;
-    run_batch(model, true, &[user], opts, &mut |_, r| {
+    run_batch(model, true, &[user], opts, &|_, r| r, &mut |r| {
         out = Some(r);
         Ok(())
     })?;
@@ -305,9 +310,11 @@ pub(crate) fn recommend_one(
 }
 
 /// [`run_batch`] on explicit sides, with the work cut by `shape`; `bound` holds the target
-/// side's bounds and `kind` names the query side in errors.
+/// side's bounds and `kind` names the query side in errors. `map` runs on the worker that
+/// scored the query (formatting output there keeps the thread that writes it from becoming
+/// the bottleneck); `sink` gets the mapped results in input order.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn batch_shaped(
+pub(super) fn batch_shaped<T: Send>(
     query: &Side<'_>,
     target: &Side<'_>,
     global: f64,
@@ -317,7 +324,8 @@ pub(super) fn batch_shaped(
     exclude: Option<&Csr>,
     opts: &RecommendOptions<'_>,
     shape: Shape,
-    sink: &mut dyn FnMut(u32, ScoredIndices) -> Result<()>,
+    map: &(dyn Fn(u32, ScoredIndices) -> T + Sync),
+    sink: &mut dyn FnMut(T) -> Result<()>,
 ) -> Result<()> {
     check_n(opts.n)?;
     let n_query = query.factors.rows();
@@ -347,16 +355,24 @@ pub(super) fn batch_shaped(
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        b.score_group(g, &mut guard)
+        let scored = b.score_group(g, &mut guard);
+        drop(guard);
+        g.iter().zip(scored).map(|(&q, r)| map(q, r)).collect::<Vec<T>>()
     };
-    let group = if prune { shape.group.max(1) } else { b.block };
+    // Enough groups for every worker to take several (a long tail of one group per thread
+    // would leave the others idle), but none so small that pruning has nothing to pack.
+    let group = if prune {
+        shape.group.min(queries.len().div_ceil(4 * threads)).max(shape.group.min(MIN_GROUP)).max(1)
+    } else {
+        b.block
+    };
     if queries.len() <= group || rayon::current_thread_index().is_some() {
         // One group, or called from inside the pool (where the stream below would block a
         // worker): parts scored in parallel, each handed to `sink` once complete.
         for part in queries.chunks(group * 4 * threads) {
-            let results: Vec<Vec<ScoredIndices>> = part.par_chunks(group).map(run).collect();
-            for (q, r) in part.iter().zip(results.into_iter().flatten()) {
-                sink(*q, r)?;
+            let results: Vec<Vec<T>> = part.par_chunks(group).map(run).collect();
+            for r in results.into_iter().flatten() {
+                sink(r)?;
             }
         }
         return Ok(());
@@ -365,7 +381,7 @@ pub(super) fn batch_shaped(
     // `sink` in input order, so that writing the output overlaps the scoring.
     let groups: Vec<&[u32]> = queries.chunks(group).collect();
     let cancel = AtomicBool::new(false);
-    let (tx, rx) = std::sync::mpsc::channel::<(usize, Vec<ScoredIndices>)>();
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Vec<T>)>();
     let mut result = Ok(());
     rayon::in_place_scope(|scope| {
         for (gi, &g) in groups.iter().enumerate() {
@@ -382,9 +398,8 @@ pub(super) fn batch_shaped(
             held.insert(gi, r);
             while let Some(r) = held.remove(&next) {
                 if result.is_ok() {
-                    let g = groups.get(next).copied().unwrap_or(&[]);
-                    for (q, rec) in g.iter().zip(r) {
-                        if let Err(e) = sink(*q, rec) {
+                    for rec in r {
+                        if let Err(e) = sink(rec) {
                             result = Err(e);
                             cancel.store(true, AtomicOrdering::Relaxed);
                             break;

@@ -308,8 +308,9 @@ fn run_shaped(
         Some(&m.seen),
         opts,
         shape,
-        &mut |u, r| {
-            got.push((u, r));
+        &|u, r| (u, r),
+        &mut |p| {
+            got.push(p);
             Ok(())
         },
     )?;
@@ -462,7 +463,8 @@ fn streamed_groups_keep_input_order_and_stop_at_a_sink_error() {
         Some(&m.seen),
         &opts,
         shape,
-        &mut |_, _| {
+        &|u, r| (u, r),
+        &mut |_| {
             calls += 1;
             if calls == 7 { Err(Error::Invalid("stop".into())) } else { Ok(()) }
         },

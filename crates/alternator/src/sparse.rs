@@ -43,30 +43,12 @@ impl Csr {
         dup: Duplicates,
     ) -> Csr {
         let n = rows.len().min(cols.len()).min(vals.len());
-        // Counting sort by row: O(nnz + nrows), stable in input order.
-        let mut counts = vec![0usize; nrows + 1];
-        for (&r, &c) in rows[..n].iter().zip(&cols[..n]) {
-            if (r as usize) < nrows && (c as usize) < ncols {
-                counts[r as usize + 1] += 1;
-            }
-        }
-        for i in 0..nrows {
-            counts[i + 1] += counts[i];
-        }
-        let total = counts[nrows];
-        let mut next = counts.clone();
-        let mut indices = vec![0u32; total];
-        let mut values = vec![0f32; total];
-        for k in 0..n {
-            let (r, c) = (rows[k] as usize, cols[k]);
-            if r < nrows && (c as usize) < ncols {
-                let slot = next[r];
-                indices[slot] = c;
-                values[slot] = vals[k];
-                next[r] += 1;
-            }
-        }
-        let mut m = Csr { indptr: counts, indices, values, ncols };
+        // Counting sort by row, stable in input order.
+        let keep = |k: usize| (rows[k] as usize) < nrows && (cols[k] as usize) < ncols;
+        let (indptr, indices, values) = bucket(n, nrows, |k| keep(k).then(|| rows[k]), |k| {
+            (cols[k], vals[k])
+        });
+        let mut m = Csr { indptr, indices, values, ncols };
         m.sort_rows();
         if dup != Duplicates::Keep {
             m.combine_duplicates(dup);
@@ -126,39 +108,63 @@ impl Csr {
         );
     }
 
+    /// Merges repeated columns of each (sorted) row per `dup`; rows in parallel.
     fn combine_duplicates(&mut self, dup: Duplicates) {
-        let mut out = 0usize;
-        let mut new_indptr = Vec::with_capacity(self.indptr.len());
-        new_indptr.push(0);
-        for r in 0..self.nrows() {
-            let (s, e) = (self.indptr[r], self.indptr[r + 1]);
-            let mut k = s;
-            while k < e {
-                let c = self.indices[k];
-                let mut acc = f64::from(self.values[k]);
-                let mut last = self.values[k];
+        use rayon::prelude::*;
+        let distinct = |r: usize| {
+            let (idx, _) = self.row(r);
+            idx.len() - idx.windows(2).filter(|w| w[0] == w[1]).count()
+        };
+        let lens: Vec<usize> = (0..self.nrows()).into_par_iter().map(distinct).collect();
+        let mut indptr = Vec::with_capacity(lens.len() + 1);
+        indptr.push(0usize);
+        for l in &lens {
+            indptr.push(indptr.last().copied().unwrap_or(0) + l);
+        }
+        let total = indptr.last().copied().unwrap_or(0);
+        if total == self.nnz() {
+            return;
+        }
+        let mut indices = vec![0u32; total];
+        let mut values = vec![0f32; total];
+        let mut parts: Vec<(&mut [u32], &mut [f32])> = Vec::with_capacity(lens.len());
+        let (mut ri, mut rv) = (&mut indices[..], &mut values[..]);
+        for &l in &lens {
+            let (a, ar) = ri.split_at_mut(l);
+            let (b, br) = rv.split_at_mut(l);
+            parts.push((a, b));
+            (ri, rv) = (ar, br);
+        }
+        parts.into_par_iter().enumerate().with_min_len(256).for_each(|(r, (oi, ov))| {
+            let (idx, vals) = self.row(r);
+            let (mut k, mut out) = (0usize, 0usize);
+            while k < idx.len() {
+                let c = idx[k];
+                let mut acc = f64::from(vals[k]);
+                let mut last = vals[k];
                 let mut cnt = 1u32;
                 let mut j = k + 1;
-                while j < e && self.indices[j] == c {
-                    acc += f64::from(self.values[j]);
-                    last = self.values[j];
+                while j < idx.len() && idx[j] == c {
+                    acc += f64::from(vals[j]);
+                    last = vals[j];
                     cnt += 1;
                     j += 1;
                 }
-                self.indices[out] = c;
-                self.values[out] = match dup {
-                    Duplicates::Keep | Duplicates::Sum => acc as f32,
-                    Duplicates::Last => last,
-                    Duplicates::Mean => (acc / f64::from(cnt)) as f32,
-                };
+                if let (Some(i), Some(v)) = (oi.get_mut(out), ov.get_mut(out)) {
+                    *i = c;
+                    *v = match dup {
+                        Duplicates::Keep | Duplicates::Sum => acc as f32,
+                        Duplicates::Last => last,
+                        Duplicates::Mean => (acc / f64::from(cnt)) as f32,
+                    };
+                }
                 out += 1;
                 k = j;
             }
-            new_indptr.push(out);
-        }
-        self.indices.truncate(out);
-        self.values.truncate(out);
-        self.indptr = new_indptr;
+        });
+        self.indptr = indptr;
+        self.indices = indices;
+        self.values = values;
     }
 
     /// Number of rows.
@@ -212,27 +218,26 @@ impl Csr {
     /// The transpose, in `O(nnz + ncols)`. Rows of the result are sorted by column and keep
     /// the relative order of duplicates.
     pub fn transpose(&self) -> Csr {
-        let mut counts = vec![0usize; self.ncols + 1];
-        for &c in &self.indices {
-            counts[c as usize + 1] += 1;
-        }
-        for i in 0..self.ncols {
-            counts[i + 1] += counts[i];
-        }
-        let mut next = counts.clone();
-        let mut indices = vec![0u32; self.nnz()];
-        let mut values = vec![0f32; self.nnz()];
-        for r in 0..self.nrows() {
-            let (s, e) = (self.indptr[r], self.indptr[r + 1]);
-            for k in s..e {
-                let c = self.indices[k] as usize;
-                let slot = next[c];
-                indices[slot] = r as u32;
-                values[slot] = self.values[k];
-                next[c] += 1;
+        // The row of each entry, to bucket entries by column in their row-major order.
+        let mut row_of = vec![0u32; self.nnz()];
+        {
+            use rayon::prelude::*;
+            let mut parts: Vec<&mut [u32]> = Vec::with_capacity(self.nrows());
+            let mut rest = &mut row_of[..];
+            for w in self.indptr.windows(2) {
+                let (a, b) = rest.split_at_mut(w[1] - w[0]);
+                parts.push(a);
+                rest = b;
             }
+            parts.into_par_iter().enumerate().with_min_len(256).for_each(|(r, p)| p.fill(r as u32));
         }
-        Csr { indptr: counts, indices, values, ncols: self.nrows() }
+        let (indptr, indices, values) = bucket(
+            self.nnz(),
+            self.ncols,
+            |k| Some(self.indices[k]),
+            |k| (row_of[k], self.values[k]),
+        );
+        Csr { indptr, indices, values, ncols: self.nrows() }
     }
 
     /// Iterates `(row, col, value)` over all entries in row order.
@@ -244,10 +249,135 @@ impl Csr {
     }
 }
 
+/// Entries per chunk of the parallel [`bucket`] at least: below this the serial pass is
+/// faster than the per-chunk counters.
+const BUCKET_CHUNK_MIN: usize = 1 << 20;
+
+/// A raw pointer that may cross threads: [`bucket`]'s chunks write disjoint slots of one
+/// output array, which safe slices cannot express (the slots of a chunk interleave with the
+/// others').
+#[derive(Clone, Copy)]
+struct Slots<T>(*mut T);
+// SAFETY: only used to write disjoint slots (see `bucket`).
+unsafe impl<T: Send> Send for Slots<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for Slots<T> {}
+
+/// Stable counting sort of entries `0..n` into `nkeys` buckets: `key(e)` (`None` drops the
+/// entry) and `payload(e)` give each entry's bucket and `(index, value)`. Returns the bucket
+/// pointers (`nkeys + 1`) and the payloads in bucket order, each bucket in input order — the
+/// same whatever the number of threads, because the input is cut into contiguous chunks whose
+/// entries land after those of the chunks before them.
+fn bucket(
+    n: usize,
+    nkeys: usize,
+    key: impl Fn(usize) -> Option<u32> + Sync,
+    payload: impl Fn(usize) -> (u32, f32) + Sync,
+) -> (Vec<usize>, Vec<u32>, Vec<f32>) {
+    use rayon::prelude::*;
+    let threads = rayon::current_num_threads().clamp(1, 32);
+    let chunks = if n >= 2 * BUCKET_CHUNK_MIN { threads.min(n / BUCKET_CHUNK_MIN) } else { 1 };
+    let len = n.div_ceil(chunks.max(1)).max(1);
+    // counts[c][b]: entries of chunk c in bucket b.
+    let mut counts: Vec<Vec<u32>> = (0..chunks)
+        .into_par_iter()
+        .map(|c| {
+            let mut cnt = vec![0u32; nkeys];
+            for e in c * len..((c + 1) * len).min(n) {
+                if let Some(b) = key(e).and_then(|b| cnt.get_mut(b as usize)) {
+                    *b += 1;
+                }
+            }
+            cnt
+        })
+        .collect();
+    // Bucket starts, then each chunk's first slot in every bucket.
+    let mut indptr = vec![0usize; nkeys + 1];
+    for b in 0..nkeys {
+        let total: usize = counts.iter().map(|c| c[b] as usize).sum();
+        indptr[b + 1] = indptr[b] + total;
+    }
+    let mut starts: Vec<Vec<usize>> = Vec::with_capacity(chunks);
+    let mut running: Vec<usize> = indptr[..nkeys].to_vec();
+    for c in counts.iter_mut() {
+        let mut s = Vec::with_capacity(nkeys);
+        for (b, r) in running.iter_mut().enumerate() {
+            s.push(*r);
+            *r += c[b] as usize;
+        }
+        starts.push(s);
+        *c = Vec::new();
+    }
+    drop(counts);
+    let total = indptr[nkeys];
+    let mut indices = vec![0u32; total];
+    let mut values = vec![0f32; total];
+    let (pi, pv) = (Slots(indices.as_mut_ptr()), Slots(values.as_mut_ptr()));
+    starts.into_par_iter().enumerate().for_each(|(c, mut next)| {
+        let (pi, pv) = (pi, pv);
+        for e in c * len..((c + 1) * len).min(n) {
+            let Some(b) = key(e) else { continue };
+            let Some(slot) = next.get_mut(b as usize) else { continue };
+            let (i, v) = payload(e);
+            // SAFETY: `slot` runs over this chunk's own range of bucket `b` — from its start,
+            // after the earlier chunks' entries of `b`, up to before the later chunks' — which
+            // the counts above sized, so no two writes share a slot and all are in bounds.
+            unsafe {
+                *pi.0.add(*slot) = i;
+                *pv.0.add(*slot) = v;
+            }
+            *slot += 1;
+        }
+    });
+    (indptr, indices, values)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Large enough for the parallel bucketing: the result does not depend on the number of
+    /// threads, and equals a stable sort by row then column.
+    #[test]
+    fn parallel_build_and_transpose_match_serial() {
+        let n = 5 * super::BUCKET_CHUNK_MIN / 2;
+        let (nr, nc) = (5_000usize, 3_000usize);
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let rows: Vec<u32> = (0..n).map(|_| (next() % nr as u64) as u32).collect();
+        let cols: Vec<u32> = (0..n).map(|_| (next() % nc as u64) as u32).collect();
+        let vals: Vec<f32> = (0..n).map(|k| (k % 7) as f32).collect();
+        let build = |threads: usize, dup: Duplicates| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                let m = Csr::from_triplets(nr, nc, &rows, &cols, &vals, dup);
+                let t = m.transpose();
+                (m, t)
+            })
+        };
+        for dup in [Duplicates::Keep, Duplicates::Sum] {
+            let (m1, t1) = build(1, dup);
+            let (m4, t4) = build(4, dup);
+            assert_eq!(m1, m4);
+            assert_eq!(t1, t4);
+            assert_eq!(t1.transpose(), m1);
+        }
+        let (m, _) = build(3, Duplicates::Keep);
+        let mut want: Vec<(u32, u32, usize)> =
+            (0..n).map(|k| (rows[k], cols[k], k)).collect();
+        want.sort_unstable();
+        let got: Vec<(u32, u32, f32)> = m.iter().collect();
+        assert_eq!(got.len(), n);
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!((g.0, g.1, g.2), (w.0, w.1, vals[w.2]));
+        }
+    }
 
     #[test]
     fn duplicates_policies() {

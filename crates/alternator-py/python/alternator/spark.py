@@ -69,11 +69,12 @@ class _Params:
 
 
 class ALS(_Params):
-    """Spark's ALS estimator: ``ALS(rank=10, maxIter=10, regParam=0.1, ...).fit(df)``.
+    """Spark's ALS: each user solves ``(Σ_i y_i y_iᵀ + λ·n_u·I) x_u = Σ_i r_ui y_i`` (ALS-WR), then each item.
 
-    Explicit: ALS-WR, ``(Σ_i y_i y_iᵀ + λ n_u I) x_u = Σ_i r_ui y_i``; implicit: Hu–Koren–Volinsky
-    with ``c = 1 + α|r|``. Parameters, defaults and setters are Spark's; ``seed=None`` uses
-    42, ``numThreads=0`` every core.
+    ``ALS(rank=10, maxIter=10, regParam=0.1, ...).fit(df)`` → :class:`ALSModel`. With
+    ``implicitPrefs=True``: Hu–Koren–Volinsky with confidence ``c = 1 + α|r|`` and λ scaled by
+    the row's number of positive entries. Parameters, defaults and ``setX``/``getX`` are
+    Spark's; ``seed=None`` uses 42, ``numThreads=0`` every core.
     """
 
     def __init__(self, *, rank: int = 10, maxIter: int = 10, regParam: float = 0.1,  # noqa: N803

@@ -7,6 +7,9 @@ use numpy::{IntoPyArray, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
 
+/// Output arrays of a ranking: ids (int32) and scores (float32), one row per query.
+pub type Ranked<'py> = (Bound<'py, PyArray2<i32>>, Bound<'py, PyArray2<f32>>);
+
 /// A sparse matrix from a scipy CSR matrix's arrays (`indptr` as int64, `indices` as int32,
 /// `data` as float32; `None` for a pattern whose values do not matter).
 pub fn csr(
@@ -91,7 +94,7 @@ pub fn ranked_arrays<'py>(
     lists: &[ScoredIndices],
     width: usize,
     tail: impl Fn(usize, &mut Vec<u32>),
-) -> PyResult<(Bound<'py, PyArray2<i32>>, Bound<'py, PyArray2<f32>>)> {
+) -> PyResult<Ranked<'py>> {
     let mut ids = Vec::with_capacity(lists.len() * width);
     let mut scores = Vec::with_capacity(lists.len() * width);
     let mut extra = Vec::new();

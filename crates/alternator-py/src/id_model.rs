@@ -7,7 +7,7 @@ use numpy::{PyArray1, PyArray2, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::convert::{array2, ranked_arrays};
+use crate::convert::{Ranked, array2, ranked_arrays};
 use crate::errors::{SPARK, to_py};
 use crate::fit;
 use crate::index_model::{pool, run};
@@ -164,7 +164,7 @@ impl IdModel {
         users: bool,
         n: usize,
         queries: Option<PyReadonlyArray1<'py, i64>>,
-    ) -> PyResult<(Bound<'py, PyArray2<i32>>, Bound<'py, PyArray2<f32>>)> {
+    ) -> PyResult<Ranked<'py>> {
         let (n_query, n_target) = if users {
             (self.model.users().len(), self.model.items().len())
         } else {

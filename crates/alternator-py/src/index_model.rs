@@ -10,12 +10,12 @@ use numpy::{PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::convert::{self, array2, csr, index_set, numbered, ranked_arrays};
+use crate::convert::{self, Ranked, array2, csr, index_set, numbered, ranked_arrays};
 use crate::errors::{IMPLICIT, to_py};
 use crate::fit;
 
-/// Output arrays of a ranking: ids and scores.
-type Ranked<'py> = (Bound<'py, PyArray2<i32>>, Bound<'py, PyArray2<f32>>);
+/// What a fit hands back: user factors, item factors, the loss of every iteration.
+type Fitted<'py> = (Bound<'py, PyArray2<f32>>, Bound<'py, PyArray2<f32>>, Vec<f64>);
 
 /// A thread pool of `threads` workers, or `None` for rayon's global pool (`threads == 0`).
 pub fn pool(threads: usize) -> PyResult<Option<rayon::ThreadPool>> {
@@ -66,7 +66,7 @@ pub fn fit_matrix<'py>(
     user_factors: PyReadonlyArray2<'py, f32>,
     item_factors: PyReadonlyArray2<'py, f32>,
     progress: Option<Py<PyAny>>,
-) -> PyResult<(Bound<'py, PyArray2<f32>>, Bound<'py, PyArray2<f32>>, Vec<f64>)> {
+) -> PyResult<Fitted<'py>> {
     let (users, items) = shape;
     let m = csr(indptr, indices, Some(data), items)?;
     if m.nrows() != users {

@@ -1,26 +1,7 @@
 //! Why a user gets an item: the user's least-squares solve written as weights over the items
 //! they interacted with (`implicit`'s `explain`; Hu, Koren & Volinsky, section 5).
 //!
-//! A user (known or new) is described by the items they interacted with, `(j, r_j)`. Their
-//! factors are one solve against the fixed item factors `Y`, `x = A⁻¹ b` with
-//! `b = Σ_j w_j y_j`, where for the model's objective
-//!
-//! ```text
-//! implicit (implicit's convention): A = YᵀY + Σ_j (c_j − 1) y_j y_jᵀ + λ I,    c_j = α|r_j|
-//! implicit (Spark's convention):    A = YᵀY + Σ_j (c_j − 1) y_j y_jᵀ + λ n⁺ I, c_j = 1 + α|r_j|
-//!                                   w_j = c_j when r_j > 0, else 0
-//! explicit (ALS-WR):                A = Σ_j y_j y_jᵀ + λ n I,                 w_j = r_j
-//! ```
-//!
-//! so the score of item `i` splits into one term per interacted item:
-//!
-//! ```text
-//! s(i) = y_iᵀ x = Σ_j w_j (y_iᵀ A⁻¹ y_j)
-//! ```
-//!
-//! (`A⁻¹` plays the role of the user's "weights" `W_u`: the similarity of `i` and `j` as this
-//! user sees them). The Cholesky factor of `A` ([`UserWeights`]) depends only on the user,
-//! so it is returned for reuse across items.
+//! See [`Explanation`] for the maths.
 
 use serde::Serialize;
 
@@ -29,7 +10,7 @@ use crate::model::Model;
 use crate::params::Confidence;
 
 /// The Cholesky factor `L` (`A = L Lᵀ`, lower triangular, row-major `rank × rank`, f64) of a
-/// user's normal equations (see the [module docs](self)).
+/// user's normal equations (see [`Explanation`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserWeights {
     rank: usize,
@@ -88,6 +69,27 @@ impl UserWeights {
 }
 
 /// The explanation of one (user, item) score ([`Model::explain`]).
+///
+/// A user (known or new) is described by the items they interacted with, `(j, r_j)`. Their
+/// factors are one solve against the fixed item factors `Y`, `x = A⁻¹ b` with
+/// `b = Σ_j w_j y_j`, where for the model's objective
+///
+/// ```text
+/// implicit (implicit's convention): A = YᵀY + Σ_j (c_j − 1) y_j y_jᵀ + λ I,    c_j = α|r_j|
+/// implicit (Spark's convention):    A = YᵀY + Σ_j (c_j − 1) y_j y_jᵀ + λ n⁺ I, c_j = 1 + α|r_j|
+///                                   w_j = c_j when r_j > 0, else 0
+/// explicit (ALS-WR):                A = Σ_j y_j y_jᵀ + λ n I,                 w_j = r_j
+/// ```
+///
+/// so the score of item `i` splits into one term per interacted item:
+///
+/// ```text
+/// s(i) = y_iᵀ x = Σ_j w_j (y_iᵀ A⁻¹ y_j)
+/// ```
+///
+/// (`A⁻¹` plays the role of the user's "weights" `W_u`: the similarity of `i` and `j` as this
+/// user sees them). The Cholesky factor of `A` ([`UserWeights`]) depends only on the user,
+/// so it is returned for reuse across items.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Explanation {
     /// The score `s(i) = Σ_j w_j y_iᵀ A⁻¹ y_j` over all the user's items (equal to
@@ -99,7 +101,7 @@ pub struct Explanation {
 
 impl Model {
     /// The Cholesky factor of the normal equations of a user who interacted with `items`
-    /// (item indices) with `values` (see the [module docs](self)).
+    /// (item indices) with `values` (see [`Explanation`]).
     ///
     /// Errors: a model with biases or lengths that differ ([`Error::Invalid`]), an item out
     /// of range ([`Error::IndexOutOfRange`]), a non-finite value, and a system that is not
@@ -165,7 +167,7 @@ impl Model {
 
     /// Explains the score of `item` for a user who interacted with `items` (item indices)
     /// with `values`: the score and the `n` largest per-item contributions, largest first
-    /// (see the [module docs](self)); `weights` is [`Model::user_weights`] of the same user
+    /// (see [`Explanation`]); `weights` is [`Model::user_weights`] of the same user
     /// when already computed. Under implicit feedback an item with a value ≤ 0 contributes
     /// nothing (its preference is 0).
     ///

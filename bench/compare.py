@@ -27,7 +27,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.join(os.path.dirname(ROOT), "shared")
+SHARED = os.environ.get("ALTERNATOR_SHARED") or os.path.join(os.path.dirname(ROOT), "shared")
 PEERS = os.path.join(SHARED, "bench", "peers")
 ML100K = os.path.join(SHARED, "data", "ml-100k")
 BIN = os.path.join(ROOT, "target", "release", "alternator")

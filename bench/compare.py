@@ -3,7 +3,11 @@
 
 Usage (from the repository root; see BENCHMARKS.md):
     bench/compare.sh [--rounds 2] [--threads 2] [--skip-spark] [--skip-implicit] [--quick]
-                     [--work /tmp/alternator-bench] [--scale100m]
+                     [--work /tmp/alternator-bench] [--scale100m] [--python PY [--only-python]]
+
+With --python PY (a python with `pip install ./crates/alternator-py` and rusket==0.1.101), the
+Python API is compared with implicit and rusket in their own processes (bench/py_als.py), and its
+fit with the CLI's.
 
 Every comparison alternates A and B runs (Alternator, peer, Alternator, peer, ...) so that the noise of
 a shared machine hits both sides alike; the table reports the best (minimum) time of each side and the
@@ -23,7 +27,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.join(os.path.dirname(ROOT), "shared")
+SHARED = os.environ.get("ALTERNATOR_SHARED") or os.path.join(os.path.dirname(ROOT), "shared")
 PEERS = os.path.join(SHARED, "bench", "peers")
 ML100K = os.path.join(SHARED, "data", "ml-100k")
 BIN = os.path.join(ROOT, "target", "release", "alternator")
@@ -107,6 +111,9 @@ def main():
     ap.add_argument("--quick", action="store_true", help="1M interactions instead of 5M (smoke run)")
     ap.add_argument("--scale100m", action="store_true", help="also train on a 100M-interaction file")
     ap.add_argument("--work", default="/tmp/alternator-bench")
+    ap.add_argument("--python", help="a python with the alternator package (a release build: pip install "
+                    "./crates/alternator-py) and rusket==0.1.101: adds the Python API rows")
+    ap.add_argument("--only-python", action="store_true", help="with --python: only the Python API rows")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "alternator-cli"], cwd=ROOT, check=True)
@@ -128,6 +135,12 @@ def main():
                            check=True)
     train, test = synth + ".train", synth + ".test"
     peer_env = dict(os.environ, PYSPARK_PYTHON=py or "python3")
+
+    if args.python:
+        python_rows(args, table, train, test, py, peer_env, threads)
+        if args.only_python:
+            table.print()
+            return
 
     # ---- load
     ours, theirs = [], []
@@ -225,6 +238,49 @@ def main():
                   f"{j['fit_seconds'] / 3:.1f} s ({mem / 1024:.1f} GB)", "—", "—")
 
     table.print()
+
+
+def python_rows(args, table, train, test, py, peer_env, threads):
+    """The Python API (alternator.cpu.als, implicit's API) against implicit 0.7.3 and rusket
+    0.1.101 in their own processes, each engine running bench/py_als.py, and against our CLI's fit
+    on the same file (the cost of the Python layer). Alternating rounds, best of each side."""
+    script = os.path.join(ROOT, "bench", "py_als.py")
+    common = ["--train", train, "--test", test, "--factors", "64", "--reg", "0.05", "--alpha", "1",
+              "--iters", "15", "--threads", threads, "--k", "10", "--peers", PEERS]
+    engines = [("alternator", args.python), ("rusket", args.python)]
+    if py and not args.skip_implicit:
+        engines.append(("implicit", py))
+    res = {name: [] for name, _ in engines}
+    cli = []
+    model = os.path.join(args.work, "py-cli.alt")
+    for _ in range(args.rounds):
+        for name, python in engines:
+            _, mem, out = run([python, script, "--engine", name] + common, env=peer_env)
+            j = last_json(out)
+            j["peak_mb"] = mem
+            res[name].append(j)
+        _, _, out = run([BIN, "fit", "--train", train, "--model", model, "--implicit-prefs", "--rank", "64",
+                         "--reg-param", "0.05", "--alpha", "1", "--max-iter", "15", "--threads", threads, "--json"])
+        cli.append(last_json(out)["fit_seconds"])
+
+    def best_of(name, key):
+        return best([j[key] for j in res.get(name, [])]) if res.get(name) else None
+
+    ours_it, ours_rec = best_of("alternator", "per_iter_s"), best_of("alternator", "recommend_all_s")
+    ndcg = res["alternator"][-1]["ndcg@10"]
+    for peer, label in (("implicit", "implicit 0.7.3"), ("rusket", "rusket 0.1.101 (cg_iters=3)")):
+        if not res.get(peer):
+            continue
+        q = f"ndcg@10 {ndcg:.4f} vs {res[peer][-1]['ndcg@10']:.4f}"
+        table.add("Python API (`alternator.cpu.als`), CG rank 64, 15 iterations: s/iteration",
+                  fmt_s(ours_it), fmt_s(best_of(peer, "per_iter_s")), label,
+                  ratio(best_of(peer, "per_iter_s"), ours_it), q)
+        table.add("Python API: `recommend` top-10 for every user (one batch call)", fmt_s(ours_rec),
+                  fmt_s(best_of(peer, "recommend_all_s")), label, ratio(best_of(peer, "recommend_all_s"), ours_rec))
+    py_fit = best_of("alternator", "fit_s")
+    table.add("Python layer: `model.fit(csr)` vs the CLI's `fit_seconds` (same file, CG rank 64, 15 its)",
+              fmt_s(py_fit), fmt_s(best(cli)), "alternator CLI",
+              f"+{(py_fit / best(cli) - 1) * 100:.1f}% over the CLI")
 
 
 if __name__ == "__main__":

@@ -136,6 +136,14 @@ pub enum Error {
     /// Anything else about the data or the request that makes it impossible.
     #[error("{0}")]
     Invalid(String),
+    /// Training was stopped by its caller ([`Als::on_iteration_control`](crate::Als::on_iteration_control)
+    /// returned `Break`, e.g. on Ctrl-C) after `iteration` complete iterations; no model is
+    /// returned.
+    #[error("training cancelled after iteration {iteration}")]
+    Cancelled {
+        /// The number of iterations completed.
+        iteration: usize,
+    },
     /// A failure inside the library that no input should cause (a worker thread that could
     /// not start, a task that did not run).
     #[error("internal error: {0}")]
@@ -175,9 +183,10 @@ impl Error {
     }
 
     /// True when the error is the caller's input (a file, an id, a parameter, a model file),
-    /// as opposed to a failure of training ([`Error::Diverged`]) or of the library itself
-    /// ([`Error::Internal`]). Front ends use it for their exit code or status.
+    /// as opposed to a failure of training ([`Error::Diverged`]), a fit its caller stopped
+    /// ([`Error::Cancelled`]) or a failure of the library itself ([`Error::Internal`]).
+    /// Front ends use it for their exit code or status.
     pub fn is_bad_input(&self) -> bool {
-        !matches!(self, Error::Diverged { .. } | Error::Internal(_))
+        !matches!(self, Error::Diverged { .. } | Error::Internal(_) | Error::Cancelled { .. })
     }
 }

@@ -94,7 +94,9 @@ pub use ids::IdMap;
 pub use model::{Biases, Factors, Model, ModelFileInfo, ModelParts, TrainingSummary};
 pub use modelfile::{FORMAT_VERSION, OLDEST_SUPPORTED_VERSION};
 pub use params::{AlsParams, Confidence, MAX_ITER_LIMIT, MAX_RANK, Solver};
-pub use recommend::{NewUser, Ranked, RecommendOptions, Recommendation, UserScore};
+pub use recommend::{
+    Explanation, NewUser, Ranked, RecommendOptions, Recommendation, UserScore, UserWeights,
+};
 pub use sparse::{Csr, Duplicates};
 
 /// Internals for the crate's own benchmarks; not part of the API.

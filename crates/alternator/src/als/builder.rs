@@ -1,15 +1,17 @@
 //! [`Als`]: the estimator, a builder of validated hyper-parameters that trains a [`Model`].
 
+use std::ops::ControlFlow;
+
 use crate::data::Interactions;
 use crate::error::{Error, Result};
-use crate::model::Model;
+use crate::model::{Factors, Model};
 use crate::params::{AlsParams, Confidence, Solver};
 use crate::sparse::Duplicates;
 
 use super::IterationReport;
 
-/// The per-iteration callback of a fit ([`Als::on_iteration`]).
-type IterationCallback<'a> = Box<dyn FnMut(&IterationReport) + Send + 'a>;
+/// The per-iteration callback of a fit ([`Als::on_iteration`], [`Als::on_iteration_control`]).
+type IterationCallback<'a> = Box<dyn FnMut(&IterationReport) -> ControlFlow<()> + Send + 'a>;
 
 /// Most worker threads a fit may ask for: far more than any machine has cores.
 pub const MAX_THREADS: usize = 1024;
@@ -66,6 +68,8 @@ pub struct Als<'a> {
     duplicates: Option<Duplicates>,
     threads: usize,
     on_iteration: Option<IterationCallback<'a>>,
+    /// Factors to start from instead of the seeded initialisation ([`Als::initial_factors`]).
+    start: Option<Box<(Factors, Factors)>>,
 }
 
 impl std::fmt::Debug for Als<'_> {
@@ -99,6 +103,7 @@ impl<'a> Als<'a> {
             duplicates: None,
             threads: 0,
             on_iteration: None,
+            start: None,
         }
     }
 
@@ -219,8 +224,35 @@ impl<'a> Als<'a> {
     }
 
     /// Calls `f` after every iteration with its number, time and (when computed) loss.
-    pub fn on_iteration(mut self, f: impl FnMut(&IterationReport) + Send + 'a) -> Self {
+    pub fn on_iteration(mut self, mut f: impl FnMut(&IterationReport) + Send + 'a) -> Self {
+        self.on_iteration = Some(Box::new(move |r| {
+            f(r);
+            ControlFlow::Continue(())
+        }));
+        self
+    }
+
+    /// Calls `f` after every iteration, like [`Als::on_iteration`]; when it returns
+    /// `ControlFlow::Break`, training stops there and [`Als::fit`] returns
+    /// [`Error::Cancelled`] (a front end's Ctrl-C, a progress bar closed). Replaces any
+    /// [`Als::on_iteration`] callback.
+    pub fn on_iteration_control(
+        mut self,
+        f: impl FnMut(&IterationReport) -> ControlFlow<()> + Send + 'a,
+    ) -> Self {
         self.on_iteration = Some(Box::new(f));
+        self
+    }
+
+    /// Starts training from these factors (`users × rank` and `items × rank`, in the data's
+    /// user and item index order) instead of the seeded initialisation: `implicit`'s `fit` on
+    /// a model that already has factors, which continues from them (with [`Solver::Cg`] each
+    /// row's conjugate gradient also starts from its current factors). [`Als::fit`] checks
+    /// their shapes against the data and the rank ([`Error::InvalidParameter`] naming
+    /// `initial_factors`) and that they are finite. Used by one fit: a second `fit` starts
+    /// from the seed again.
+    pub fn initial_factors(mut self, user_factors: Factors, item_factors: Factors) -> Self {
+        self.start = Some(Box::new((user_factors, item_factors)));
         self
     }
 
@@ -274,26 +306,30 @@ impl<'a> Als<'a> {
     /// Trains a model on `data`.
     ///
     /// Errors: a parameter out of range ([`Error::InvalidParameter`]), no interactions or a
-    /// non-finite value ([`Error::Invalid`]), and a diverging fit ([`Error::Diverged`], naming
-    /// the likely cause) instead of NaN factors.
+    /// non-finite value ([`Error::Invalid`]), a diverging fit ([`Error::Diverged`], naming
+    /// the likely cause) instead of NaN factors, and a fit stopped by
+    /// [`Als::on_iteration_control`] ([`Error::Cancelled`]).
     pub fn fit(&mut self, data: &Interactions) -> Result<Model> {
         let params = self.params()?;
         let dup = self.duplicates_policy();
         let clip = self.clip_predictions;
+        let start = self.start.take().map(|b| *b);
+        if let Some((uf, itf)) = &start {
+            super::warm::check_start(uf, itf, data.users.len(), data.items.len(), params.rank)?;
+        }
         let mut cb = self.on_iteration.take();
-        let mut on_iter = |r: &IterationReport| {
-            if let Some(f) = cb.as_mut() {
-                f(r);
-            }
+        let mut on_iter = |r: &IterationReport| match cb.as_mut() {
+            Some(f) => f(r),
+            None => ControlFlow::Continue(()),
         };
         let result = if self.threads > 0 {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(self.threads)
                 .build()
                 .map_err(|e| Error::Internal(format!("could not start worker threads: {e}")))?;
-            pool.install(|| super::train_model(data, dup, &params, clip, &mut on_iter))
+            pool.install(|| super::train_model(data, dup, &params, clip, start, &mut on_iter))
         } else {
-            super::train_model(data, dup, &params, clip, &mut on_iter)
+            super::train_model(data, dup, &params, clip, start, &mut on_iter)
         };
         self.on_iteration = cb;
         result

@@ -19,13 +19,15 @@ const MIN_ROWS_PER_TASK: usize = 16;
 pub(super) fn fit(
     user_items: &Csr,
     params: &AlsParams,
+    start: Option<(Factors, Factors)>,
     observe: &mut Observer<'_>,
 ) -> Result<FitOutput> {
     let k = params.rank;
     let item_users = user_items.transpose();
     let (nu, ni) = (user_items.nrows(), user_items.ncols());
-    let mut uf = init_factors(nu, k, params.seed, 0, true);
-    let mut itf = init_factors(ni, k, params.seed, 1, true);
+    let (mut uf, mut itf) = start.unwrap_or_else(|| {
+        (init_factors(nu, k, params.seed, 0, true), init_factors(ni, k, params.seed, 1, true))
+    });
     let mu = if params.biases {
         let s: f64 = user_items.values().iter().map(|&v| f64::from(v)).sum();
         (s / user_items.nnz() as f64) as f32

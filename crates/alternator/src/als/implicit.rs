@@ -28,14 +28,16 @@ pub(super) fn row_diag(params: &AlsParams, vals: &[f32]) -> f32 {
 pub(super) fn fit(
     user_items: &Csr,
     params: &AlsParams,
+    start: Option<(Factors, Factors)>,
     observe: &mut Observer<'_>,
 ) -> Result<FitOutput> {
     let k = params.rank;
     let item_users = user_items.transpose();
     let (nu, ni) = (user_items.nrows(), user_items.ncols());
     let spark = params.confidence == Confidence::Spark;
-    let mut uf = init_factors(nu, k, params.seed, 0, spark);
-    let mut itf = init_factors(ni, k, params.seed, 1, spark);
+    let (mut uf, mut itf) = start.unwrap_or_else(|| {
+        (init_factors(nu, k, params.seed, 0, spark), init_factors(ni, k, params.seed, 1, spark))
+    });
     let conf = weights(params);
     let mut history = Vec::new();
     for it in 1..=params.max_iter {

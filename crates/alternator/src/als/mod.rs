@@ -49,8 +49,10 @@ mod builder;
 mod explicit;
 mod implicit;
 pub mod observe;
+mod warm;
 
 pub use builder::{Als, MAX_THREADS};
+pub use warm::training_loss;
 
 use std::time::Instant;
 
@@ -97,6 +99,7 @@ pub(crate) struct FitOutput {
 ///
 /// Errors: invalid parameters ([`Error::InvalidParameter`]), no interactions or non-finite
 /// values ([`Error::Invalid`]), non-finite factors ([`Error::Diverged`], naming the likely cause).
+#[cfg(test)]
 pub(crate) fn fit(
     user_items: &Csr,
     params: &AlsParams,
@@ -123,18 +126,31 @@ fn check_inputs(user_items: &Csr, params: &AlsParams) -> Result<()> {
 /// Builds the complete [`Model`] from ingested data ([`Als::fit`]): combines duplicates per
 /// `dup`, trains with [`fit`], and records the ids, the training CSR (`seen`), the value range, the number of
 /// interactions, the fit time, the loss history, the time of training and the source path.
+/// Training starts from `start` when given (checked by the caller), and stops with
+/// [`Error::Cancelled`] when `on_iter` breaks.
 pub(crate) fn train_model(
     data: &Interactions,
     dup: Duplicates,
     params: &AlsParams,
     clip_predictions: bool,
-    on_iter: &mut dyn FnMut(&IterationReport),
+    start: Option<(Factors, Factors)>,
+    on_iter: &mut dyn FnMut(&IterationReport) -> std::ops::ControlFlow<()>,
 ) -> Result<Model> {
     params.validate()?;
-    let start = Instant::now();
+    let t0 = Instant::now();
     let csr = data.to_csr(dup);
-    let out = fit(&csr, params, on_iter)?;
-    let fit_seconds = start.elapsed().as_secs_f64();
+    let mut cancelled = None;
+    let out = observe::fit_from(&csr, params, start, &mut |r, _| {
+        let flow = on_iter(r);
+        if flow.is_break() {
+            cancelled = Some(r.iteration);
+        }
+        flow
+    })?;
+    if let Some(iteration) = cancelled {
+        return Err(Error::Cancelled { iteration });
+    }
+    let fit_seconds = t0.elapsed().as_secs_f64();
     let (value_min, value_max) = data.value_range();
     let trained_at_unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

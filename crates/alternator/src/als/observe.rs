@@ -45,10 +45,21 @@ pub(crate) fn fit_with(
     params: &AlsParams,
     observe: &mut Observer<'_>,
 ) -> Result<FitOutput> {
+    fit_from(user_items, params, None, observe)
+}
+
+/// [`fit_with`] starting from `start` (user and item factors of the right shapes, checked by
+/// the caller) instead of the seeded initialisation.
+pub(crate) fn fit_from(
+    user_items: &Csr,
+    params: &AlsParams,
+    start: Option<(Factors, Factors)>,
+    observe: &mut Observer<'_>,
+) -> Result<FitOutput> {
     super::check_inputs(user_items, params)?;
     if params.implicit_prefs {
-        super::implicit::fit(user_items, params, observe)
+        super::implicit::fit(user_items, params, start, observe)
     } else {
-        super::explicit::fit(user_items, params, observe)
+        super::explicit::fit(user_items, params, start, observe)
     }
 }

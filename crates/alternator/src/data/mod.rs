@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::ids::IdMap;
 use crate::sparse::{Csr, Duplicates};
 
+mod arrays;
 mod builder;
 mod chunk;
 mod fields;

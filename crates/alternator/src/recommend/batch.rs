@@ -73,7 +73,8 @@ pub(super) struct Shape {
     pub(super) prune_min: usize,
 }
 
-const SHAPE: Shape = Shape { tile: TILE, block: BLOCK, group: GROUP, prune_min: PRUNE_MIN_QUERIES };
+pub(super) const SHAPE: Shape =
+    Shape { tile: TILE, block: BLOCK, group: GROUP, prune_min: PRUNE_MIN_QUERIES };
 
 /// The targets of the view in the order the batch scorer visits them.
 ///

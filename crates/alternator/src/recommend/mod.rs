@@ -52,12 +52,15 @@
 mod api;
 mod batch;
 mod cold_start;
+mod explain;
 mod select;
 mod similar;
+mod vectors;
 
 pub use api::{Ranked, Recommendation, UserScore};
 pub(crate) use batch::SideBound;
 pub use cold_start::{FoldedUser, NewUser, TitleChoice};
+pub use explain::{Explanation, UserWeights};
 
 use crate::error::{Error, IdKind, Result};
 use crate::model::{Factors, Model};

@@ -1,0 +1,5 @@
+"""CPU models, laid out as ``implicit.cpu``."""
+
+from . import als
+
+__all__ = ["als"]

@@ -45,9 +45,8 @@ impl Csr {
         let n = rows.len().min(cols.len()).min(vals.len());
         // Counting sort by row, stable in input order.
         let keep = |k: usize| (rows[k] as usize) < nrows && (cols[k] as usize) < ncols;
-        let (indptr, indices, values) = bucket(n, nrows, |k| keep(k).then(|| rows[k]), |k| {
-            (cols[k], vals[k])
-        });
+        let (indptr, indices, values) =
+            bucket(n, nrows, |k| keep(k).then(|| rows[k]), |k| (cols[k], vals[k]));
         let mut m = Csr { indptr, indices, values, ncols };
         m.sort_rows();
         if dup != Duplicates::Keep {
@@ -369,8 +368,7 @@ mod tests {
             assert_eq!(t1.transpose(), m1);
         }
         let (m, _) = build(3, Duplicates::Keep);
-        let mut want: Vec<(u32, u32, usize)> =
-            (0..n).map(|k| (rows[k], cols[k], k)).collect();
+        let mut want: Vec<(u32, u32, usize)> = (0..n).map(|k| (rows[k], cols[k], k)).collect();
         want.sort_unstable();
         let got: Vec<(u32, u32, f32)> = m.iter().collect();
         assert_eq!(got.len(), n);

@@ -61,7 +61,8 @@ impl Model {
             exclude.as_deref(),
             &opts,
             SHAPE,
-            &mut sink,
+            &|q, r| (q, r),
+            &mut |(q, r)| sink(q, r),
         )
     }
 
@@ -96,7 +97,20 @@ impl Model {
         let bound = SideBound::of(&target);
         let rows: Vec<u32> = (0..queries.rows() as u32).collect();
         let opts = RecommendOptions { include_seen: false, ..*opts };
-        batch_shaped(&query, &target, 0.0, bound, kind, &rows, None, &opts, SHAPE, &mut sink)
+        let map = |q, r| (q, r);
+        batch_shaped(
+            &query,
+            &target,
+            0.0,
+            bound,
+            kind,
+            &rows,
+            None,
+            &opts,
+            SHAPE,
+            &map,
+            &mut |(q, r)| sink(q, r),
+        )
     }
 }
 

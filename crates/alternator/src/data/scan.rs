@@ -15,8 +15,8 @@ enum Sep {
     DoubleColon,
 }
 
-/// What [`fast_line`] needs: the separator and the role of each column up to the last
-/// needed one (0 user, 1 item, 2 value, 3 time, [`SKIP`] unused).
+/// What [`fast_line`] needs: the separator and the role of each of the layout's columns
+/// (0 user, 1 item, 2 value, 3 time, [`SKIP`] unused).
 #[derive(Clone)]
 pub(super) struct FastSpec {
     sep: Sep,
@@ -28,7 +28,8 @@ const SKIP: usize = 4;
 
 impl FastSpec {
     /// `None` when the fast route does not apply: other delimiters, a delimiter that could
-    /// be part of a number or a line end, or a column with two roles.
+    /// be part of a number or a line end, a column with two roles, or a needed column
+    /// beyond the layout's (every line is then an error, which the other routes report).
     pub(super) fn new(spec: &LineSpec, last_needed: usize) -> Option<FastSpec> {
         let sep = match spec.delimiter {
             Delimiter::Byte(d) if !(d.is_ascii_digit() || matches!(d, b'\n' | b'\r' | b'"')) => {
@@ -37,10 +38,10 @@ impl FastSpec {
             Delimiter::DoubleColon => Sep::DoubleColon,
             _ => return None,
         };
-        if !spec.scan {
+        if !spec.scan || last_needed >= spec.nfields {
             return None;
         }
-        let mut roles = vec![SKIP; last_needed + 1];
+        let mut roles = vec![SKIP; spec.nfields];
         let cols = [Some(spec.user_col), Some(spec.item_col), spec.rating_col, spec.time_col];
         for (role, col) in cols.into_iter().enumerate() {
             if let Some(c) = col {
@@ -58,8 +59,9 @@ impl FastSpec {
 ///
 /// Returns the position of the line's `\n` (or the chunk's end), the byte ranges of the
 /// needed fields, and the value of those that are 1 to 18 ASCII digits. `None` — the
-/// line goes to the other routes — when the line starts with whitespace (it may be blank)
-/// or has fewer fields than needed. Fields are split as [`FieldIter`] splits a line without
+/// line goes to the other routes — when the line starts with whitespace (it may be blank),
+/// has other than the layout's number of fields, or has a lone `\r` (one not before its
+/// `\n`, see [`super::lines`]). Fields are split as [`FieldIter`] splits a line without
 /// quotes (the caller checks for quotes): the line's last field may keep a trailing `\r`,
 /// which the trim removes anyway.
 ///
@@ -110,6 +112,9 @@ pub(super) fn fast_line(bytes: &[u8], start: usize, spec: &FastSpec) -> Option<F
             if b == b'\n' || is_sep(p) {
                 break;
             }
+            if b == b'\r' && bytes.get(p + 1).is_some_and(|&n| n != b'\n') {
+                return None;
+            }
             p += 1;
         }
         let line_ends = !is_sep(p);
@@ -131,16 +136,13 @@ pub(super) fn fast_line(bytes: &[u8], start: usize, spec: &FastSpec) -> Option<F
                 _ => (line.ranges[3], line.digits[3]) = (range, digits),
             }
         }
-        if c == last {
-            line.end = if line_ends {
-                p
-            } else {
-                memchr::memchr(b'\n', bytes.get(p..)?).map_or(bytes.len(), |q| p + q)
-            };
-            return Some(line);
+        // The line must end with the layout's last field, and not before.
+        if line_ends != (c == last) {
+            return None;
         }
         if line_ends {
-            return None;
+            line.end = p;
+            return Some(line);
         }
         p += sep_len;
     }

@@ -2,6 +2,7 @@
 //! the checks and writes of one interaction.
 
 use super::fields::{FieldIter, decode, odd_edge};
+use super::lines::has_lone_cr;
 use super::local_ids::{DIRECT_LIMIT, LocalIds};
 use super::number::{parse_f32, parse_time};
 use super::parse::Out;
@@ -73,9 +74,10 @@ pub(super) struct Shape {
 /// the chunk was the whole body for files under 4 MiB; so such a line takes the general
 /// route exactly when the body (`body_utf8`) is not UTF-8, whatever the chunking.
 ///
-/// Every route counts all the fields of a line (see [`LineSpec::nfields`]) and notices a lone
-/// `\r` (see [`super::lines`]): the fast one in its pass over the bytes, the others through
-/// the position of the next `\r` in the block, searched for once per `\r`.
+/// Every route counts all the fields of a line (see [`LineSpec::nfields`]). A lone `\r` (see
+/// [`super::lines`]) is noticed per block, not per byte: the block's `\r`s are counted in one
+/// vectorised pass, each line whose end is a `\r\n` (or a last `\r`) accounts for one, and
+/// any left over is a lone one (when a line stops the chunk, the block up to it is searched).
 pub(super) struct ChunkParser<'s> {
     spec: &'s LineSpec,
     fast: Option<FastSpec>,
@@ -123,9 +125,9 @@ impl<'s> ChunkParser<'s> {
         let quotes_matter = matches!(spec.delimiter, Delimiter::Byte(_));
         let mut next_quote =
             if quotes_matter { memchr::memchr(b'"', block) } else { None }.unwrap_or(usize::MAX);
-        // The position of the next `\r` at or after the line the other routes look at
-        // (searched again only when a line is read past it).
-        let mut next_cr = memchr::memchr(b'\r', block).unwrap_or(usize::MAX);
+        // `\r`s in the block, and those that end a line (see the type's documentation).
+        let crs = memchr::memchr_iter(b'\r', block).count();
+        let mut line_crs = 0usize;
         let mut strs: Vec<&str> = Vec::new();
         let mut start = 0usize;
         while start < block.len() {
@@ -141,6 +143,10 @@ impl<'s> ChunkParser<'s> {
                     if next_quote >= line.end && !odd {
                         start = line.end + 1;
                         self.newlines += u64::from(line.end < block.len());
+                        if crs > 0 {
+                            line_crs +=
+                                usize::from(block.get(line.end.wrapping_sub(1)) == Some(&b'\r'));
+                        }
                         let res = &mut self.res;
                         if res.record_digits(out, spec, this_line, &line, text.as_bytes()) {
                             continue;
@@ -152,6 +158,8 @@ impl<'s> ChunkParser<'s> {
                             .record(out, spec, this_line, shape, max_col, fields, line.digits)
                             .is_err()
                         {
+                            let upto = block.get(..=line.end).unwrap_or(block);
+                            self.res.lone_cr = crs > 0 && has_lone_cr(upto);
                             return false;
                         }
                         continue;
@@ -164,14 +172,8 @@ impl<'s> ChunkParser<'s> {
             let end = memchr::memchr(b'\n', rest).map_or(block.len(), |p| line_start + p);
             start = end + 1;
             self.newlines += u64::from(end < block.len());
-            if next_cr < line_start {
-                next_cr = memchr::memchr(b'\r', rest).map_or(usize::MAX, |p| line_start + p);
-            }
-            // A `\r` in the line other than the one before its `\n` (or at the chunk's end)
-            // ends a line: the whole file is read again (see `super::lines`).
-            if next_cr < end && next_cr + 1 != end {
-                self.res.lone_cr = true;
-                return false;
+            if crs > 0 && end > line_start {
+                line_crs += usize::from(block.get(end - 1) == Some(&b'\r'));
             }
             let quoted = next_quote < end;
             if next_quote < start {
@@ -259,10 +261,14 @@ impl<'s> ChunkParser<'s> {
             };
             let res = &mut self.res;
             if res.record(out, spec, this_line, shape, max_col, fields, [None; 4]).is_err() {
+                let upto = block.get(..=end).unwrap_or(block);
+                self.res.lone_cr = crs > 0 && has_lone_cr(upto);
                 return false;
             }
         }
-        true
+        // Any `\r` that does not end a line is a lone one: the whole file is read again.
+        self.res.lone_cr = crs != line_crs;
+        !self.res.lone_cr
     }
 }
 

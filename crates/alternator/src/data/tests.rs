@@ -1,4 +1,4 @@
-use super::number::{parse_f32, parse_f32_fast, parse_time, swar_digits};
+use super::number::{parse_f32, parse_f32_fast, parse_time, swar_digit_count, swar_digits};
 use super::parse::parse_with;
 use super::*;
 
@@ -296,6 +296,7 @@ proptest::proptest! {
         let n = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
         let v = bytes[..n].iter().fold(0u64, |v, b| v * 10 + u64::from(b - b'0'));
         proptest::prop_assert_eq!(swar_digits(u64::from_le_bytes(w)), (n, v));
+        proptest::prop_assert_eq!(swar_digit_count(u64::from_le_bytes(w)), n);
     }
 
     #[test]
@@ -357,7 +358,7 @@ proptest::proptest! {
                     "1", "7", "42", "007", "0", "4194303", "4194304", "123456789012345678901",
                     "2.5", "-3", "3.25", "1e3", "NaN", "", " 5", "5 ", "\t6", "u1", "caf\u{e9}",
                     "\u{a0}9", "9\u{a0}", "\u{b}8", "a\"b", "\"x,y\"", "::", "881250949",
-                    "1593898068.378", "x\r",
+                    "1593898068.378", "x\r", "1\r2", "a:b", "7::", "\r",
                 ]),
                 0..6,
             ),
@@ -380,6 +381,9 @@ proptest::proptest! {
             ReadOptions { time_col: Some(Column::Index(3)), skip_invalid: skip, ..Default::default() },
             ReadOptions { rating_col: None, header: Some(false), ..Default::default() },
             ReadOptions { user_col: Column::Index(2), item_col: Column::Index(0), rating_col: Some(Column::Index(1)), ..Default::default() },
+            // Columns after the last needed one (read without times, as training reads).
+            ReadOptions { ignore_times: true, skip_invalid: skip, ..Default::default() },
+            ReadOptions { rating_col: None, ignore_times: true, keep_lines: keep, ..Default::default() },
         ] {
             let fast = parse_with(&bytes, Path::new("p"), &opts, true);
             let general = parse_with(&bytes, Path::new("p"), &opts, false);

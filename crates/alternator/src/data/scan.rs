@@ -62,10 +62,12 @@ impl FastSpec {
 /// Returns the position of the line's `\n` (or the chunk's end), the byte ranges of the
 /// needed fields, and the value of those that are 1 to 18 ASCII digits. `None` — the
 /// line goes to the other routes — when the line starts with whitespace (it may be blank)
-/// or has other than the layout's number of fields. Fields are split as [`FieldIter`] splits a line without
-/// quotes (the caller checks for quotes): the line's last field may keep a trailing `\r`,
-/// which the trim removes anyway.
+/// or has other than the layout's number of fields. Fields are split as [`FieldIter`]
+/// splits a line without quotes (the caller checks for quotes): the line's last field may
+/// keep a trailing `\r`, which the trim removes anyway. A lone `\r` is not looked for here
+/// (see [`ChunkParser`]).
 ///
+/// [`ChunkParser`]: super::chunk::ChunkParser
 /// [`FieldIter`]: super::fields::FieldIter
 #[inline(always)]
 pub(super) fn fast_line(bytes: &[u8], start: usize, spec: &FastSpec) -> Option<FastLine> {

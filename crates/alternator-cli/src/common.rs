@@ -112,7 +112,15 @@ impl InputArgs {
     ) -> anyhow::Result<Interactions> {
         let mut r = self.reader()?;
         tweak(&mut r);
-        let data = r.from_path(path)?;
+        let data = r.from_path(path).map_err(|e| match &e {
+            // The library says the time column was guessed; the flags that settle it are ours.
+            alternator::Error::Parse { message, .. }
+                if message.contains("time column was detected") =>
+            {
+                with_hint(e, "say which with --time-col COLUMN, or --time-col none")
+            }
+            _ => e.into(),
+        })?;
         report_skipped(&data);
         Ok(data)
     }

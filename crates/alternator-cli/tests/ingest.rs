@@ -273,11 +273,9 @@ fn a_bad_timestamp_is_an_error_where_times_are_used() {
         write(dir.path(), "t.tsv", "1\t10\t4\t881250949\n1\t11\t3\tsoon\n2\t10\t5\t881250951\n");
     let out = alternator(&["inspect", &f]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("t.tsv: line 2, column 4: timestamp \"soon\""),
-        "{}",
-        stderr(&out)
-    );
+    let err = stderr(&out);
+    assert!(err.contains("t.tsv: line 2, column 4: timestamp \"soon\""), "{err}");
+    assert!(err.contains("--time-col none"), "{err}");
     let (tr, te) = (dir.path().join("a"), dir.path().join("b"));
     let split = |strategy: &str| {
         alternator(&[

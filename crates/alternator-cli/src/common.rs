@@ -29,7 +29,7 @@ pub struct InputArgs {
     /// Value column: position, header name, or `none` (every interaction counts 1.0)
     #[arg(long, default_value = "2")]
     pub rating_col: String,
-    /// Timestamp column [default: column 3 or a header named timestamp/time, when present; `fit` never uses times and reads none unless named]
+    /// Timestamp column: position, header name, or `none` [default: a header named timestamp/time/ts, else column 3, when the first line has a number there; only `inspect` and `split --strategy by-time` read times unless named]
     #[arg(long)]
     pub time_col: Option<String>,
     /// Treat every interaction as 1.0
@@ -73,8 +73,10 @@ impl InputArgs {
             "none" | "NONE" | "None" => r.no_rating_col(),
             s => r.rating_col(s),
         };
-        if let Some(t) = self.time_col.as_deref() {
-            r.time_col(t);
+        match self.time_col.as_deref().map(str::trim) {
+            Some("none" | "NONE" | "None") => _ = r.ignore_times(true),
+            Some(t) => _ = r.time_col(t),
+            None => {}
         }
         r.binary(self.binary).skip_invalid(self.skip_invalid);
         Ok(r)
@@ -96,6 +98,12 @@ impl InputArgs {
         self.read_with(path, |_| {})
     }
 
+    /// Reads `path` with these flags for its users, items and values only: no time column is
+    /// looked for unless one is named, so a verb that never uses times does not fail on one.
+    pub fn read_untimed(&self, path: &Path) -> anyhow::Result<Interactions> {
+        self.read_with(path, |r| _ = r.ignore_times(true))
+    }
+
     /// Reads `path` with these flags after `tweak` adjusts the reader.
     pub fn read_with(
         &self,
@@ -104,7 +112,15 @@ impl InputArgs {
     ) -> anyhow::Result<Interactions> {
         let mut r = self.reader()?;
         tweak(&mut r);
-        let data = r.from_path(path)?;
+        let data = r.from_path(path).map_err(|e| match &e {
+            // The library says the time column was guessed; the flags that settle it are ours.
+            alternator::Error::Parse { message, .. }
+                if message.contains("time column was detected") =>
+            {
+                with_hint(e, "say which with --time-col COLUMN, or --time-col none")
+            }
+            _ => e.into(),
+        })?;
         report_skipped(&data);
         Ok(data)
     }

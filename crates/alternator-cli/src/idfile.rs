@@ -17,7 +17,9 @@ pub fn read_rows(path: &Path) -> anyhow::Result<Vec<(u64, Vec<String>)>> {
     };
     let mut rows = Vec::new();
     let mut delim: Option<Delimiter> = None;
-    for (k, line) in text.lines().enumerate() {
+    // Line ends as the interaction reader knows them: `\n`, `\r\n` or a lone `\r`.
+    for (k, (line, _)) in alternator::data::lines(text.as_bytes()).enumerate() {
+        let line = String::from_utf8_lossy(line);
         let line = line.trim_start_matches('\u{feff}').trim();
         if line.is_empty() || line.starts_with('#') {
             continue;

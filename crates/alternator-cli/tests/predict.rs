@@ -212,3 +212,22 @@ fn crlf_lines_keep_their_ending() {
     );
     assert_eq!(String::from_utf8(o.stdout).unwrap(), want);
 }
+
+/// Old Mac line ends (`\r` only), mixed with others: every line is predicted, each with its
+/// own end.
+#[test]
+fn cr_lines_keep_their_ending() {
+    let dir = tempfile::tempdir().unwrap();
+    let (m, mp) = saved(dir.path());
+    let input = dir.path().join("pairs.tsv");
+    std::fs::write(&input, "u0\ti1\t4\r\ru3\ti4\t5\ru1\ti2\t3\n").unwrap();
+    let o = run(&["predict", "--model", &mp, "--input", input.to_str().unwrap(), "--out", "-"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let want = format!(
+        "u0\ti1\t4\t{}\ru3\ti4\t5\t{}\ru1\ti2\t3\t{}\n",
+        m.predict("u0", "i1").unwrap(),
+        m.predict("u3", "i4").unwrap(),
+        m.predict("u1", "i2").unwrap()
+    );
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), want);
+}

@@ -3,7 +3,8 @@
 //! `cargo run --release -p alternator --example readbench -- FILE [repeats] [options]`.
 //!
 //! Options: `--delimiter D`, `--header yes|no`, `--user-col C`, `--item-col C`,
-//! `--rating-col C|none`, `--time-col C`, `--binary`, `--skip-invalid`, `--keep-lines`.
+//! `--rating-col C|none`, `--time-col C`, `--ignore-times` (as `fit` reads), `--binary`,
+//! `--skip-invalid`, `--keep-lines`.
 //! Prints the minimum and median read time over `repeats` reads (warm thread pool) and a
 //! hash over ids, indices, value bits, times, line numbers and skipped lines; or the error.
 
@@ -32,6 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--binary" => _ = reader.binary(true),
             "--skip-invalid" => _ = reader.skip_invalid(true),
             "--keep-lines" => _ = reader.keep_lines(true),
+            "--ignore-times" => _ = reader.ignore_times(true),
             n => repeats = n.parse()?,
         }
     }

@@ -52,7 +52,8 @@ pub enum Error {
         path: PathBuf,
         /// 1-based line number.
         line: u64,
-        /// The column (name or 0-based position) where the problem is, when known.
+        /// The column where the problem is, when known: its 1-based number as a person
+        /// counts, with the header's name when the file has one (`3 (rating)`).
         column: Option<String>,
         /// What was wrong.
         message: String,

@@ -205,30 +205,28 @@ pub fn write_split(
     let mut test = open(out_test)?;
     let mut next = 0usize; // index into `lines` (ascending)
     let mut header_pending = data.header.is_some();
-    let mut line_no = 0u64;
-    for raw in bytes.split_inclusive(|&b| b == b'\n') {
-        line_no += 1;
-        let mut text = raw;
-        if line_no == 1 {
-            text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
-        }
-        let eol: &[u8] = if raw.ends_with(b"\n") { b"" } else { b"\n" };
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    // Lines as the reader numbered them (`\n`, `\r\n` or a lone `\r`), each copied with its
+    // own line end.
+    for (k, (text, eol)) in crate::data::lines(body).enumerate() {
+        let line_no = k as u64 + 1;
+        let eol: &[u8] = if eol.is_empty() { b"\n" } else { eol };
         if header_pending {
             if text.iter().all(|b| b.is_ascii_whitespace()) {
                 continue;
             }
             header_pending = false;
-            write_line(&mut train, raw, eol, out_train)?;
-            write_line(&mut test, raw, eol, out_test)?;
+            write_line(&mut train, text, eol, out_train)?;
+            write_line(&mut test, text, eol, out_test)?;
             continue;
         }
         if lines.get(next) != Some(&line_no) {
             continue;
         }
         if is_test.get(next).copied().unwrap_or(false) {
-            write_line(&mut test, raw, eol, out_test)?;
+            write_line(&mut test, text, eol, out_test)?;
         } else {
-            write_line(&mut train, raw, eol, out_train)?;
+            write_line(&mut train, text, eol, out_train)?;
         }
         next += 1;
     }

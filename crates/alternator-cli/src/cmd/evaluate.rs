@@ -70,7 +70,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             a.model.display()
         );
     }
-    let test = a.input.read(&a.test)?;
+    let test = a.input.read_untimed(&a.test)?;
     let cold = ColdStart::from(a.cold_start_strategy);
     let m = model.evaluate(&test, cold)?;
     let unknown = m.unknown;
@@ -123,8 +123,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 }
 
 fn run_ranking(a: &Args, model: &Model) -> anyhow::Result<()> {
-    let test = a.input.read(&a.test)?;
-    let train = a.train.as_deref().map(|p| a.input.read(p)).transpose()?;
+    let test = a.input.read_untimed(&a.test)?;
+    let train = a.train.as_deref().map(|p| a.input.read_untimed(p)).transpose()?;
     let r = model.evaluate_ranking(&test, a.k, train.as_ref())?;
     if r.users == 0 && r.unknown_users == test.users().len() {
         return common::usage(format!(

@@ -119,7 +119,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     common::init_threads(a.threads)?;
     let start = Instant::now();
     // Training never uses times: a timestamp column is read only when --time-col names it.
-    let data = a.input.read_with(&a.train, |r| _ = r.ignore_times(true))?;
+    let data = a.input.read_untimed(&a.train)?;
     let read_seconds = start.elapsed().as_secs_f64();
 
     let pb = common::progress(params.max_iter as u64, "iterations");

@@ -72,7 +72,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let model = Model::load(&a.model)?;
     // Labels are not needed to predict: read only ids (a value column may be absent).
     let data = a.input_args.read_with(&a.input, |r| {
-        r.keep_lines(true).no_rating_col().binary(false);
+        r.keep_lines(true).no_rating_col().binary(false).ignore_times(true);
     })?;
     let preds = model.predict_all(&data);
     let Some(lines) = data.lines() else {
@@ -86,13 +86,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let mut header_pending = data.header().is_some();
     let (mut next, mut dropped, mut written, mut unknown) = (0usize, 0usize, 0usize, 0usize);
     let mut buf = Vec::with_capacity(256);
-    for (k, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    // Lines as the reader numbered them, each rewritten with its own line end (LF, CRLF or
+    // CR).
+    for (k, (raw, eol)) in alternator::data::lines(body).enumerate() {
         let line_no = k as u64 + 1;
-        // Keep the file's line ending (LF or CRLF) on the rewritten line.
-        let (raw, eol): (&[u8], &[u8]) = match raw.strip_suffix(b"\r") {
-            Some(r) => (r, b"\r\n"),
-            None => (raw, b"\n"),
-        };
+        let eol: &[u8] = if eol.is_empty() { b"\n" } else { eol };
         if header_pending {
             if raw.iter().all(|b| b.is_ascii_whitespace()) {
                 continue;

@@ -65,7 +65,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         StrategyArg::LeaveKOut => Strategy::LeaveKOut { k: a.k },
         StrategyArg::ByTime => Strategy::ByTime { test_fraction: a.test_fraction },
     };
-    let data = a.input_args.read_with(&a.input, |r| _ = r.keep_lines(true))?;
+    // Times are read only for the split that uses them.
+    let by_time = a.strategy == StrategyArg::ByTime;
+    let data =
+        a.input_args.read_with(&a.input, |r| _ = r.keep_lines(true).ignore_times(!by_time))?;
     let (mask, counts) = split_mask(&data, &strategy, a.seed)?;
     write_split(&a.input, &data, &mask, &a.out_train, &a.out_test)?;
     let eligible = match a.strategy {

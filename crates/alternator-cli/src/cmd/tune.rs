@@ -161,8 +161,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let configs = grid.configs(&base)?;
     common::init_threads(a.threads)?;
 
-    let data = a.input.read(&a.train)?;
-    let holdout = a.validation.as_ref().map(|p| a.input.read(p)).transpose()?;
+    let data = a.input.read_untimed(&a.train)?;
+    let holdout = a.validation.as_ref().map(|p| a.input.read_untimed(p)).transpose()?;
     let validation = match (&holdout, a.folds, a.validation_fraction) {
         (Some(v), _, _) => Validation::Holdout(v),
         (None, _, Some(f)) => Validation::Fraction(f),

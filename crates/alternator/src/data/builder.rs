@@ -11,7 +11,9 @@ use crate::ids::IdMap;
 /// Reads interaction files (and bytes or streams in the same formats), in the manner of
 /// rust-csv's `ReaderBuilder`: unless told, the delimiter and the header are sniffed from the
 /// first lines, the user id is column 0, the item id column 1, the value column 2, and a
-/// timestamp column 3 is used when present (see [`crate::data`] for the formats).
+/// timestamp column (named `timestamp`/`time`/`ts`, else column 3) is used when the first
+/// data line holds a time there (see [`crate::data`] for the formats and what makes a line
+/// invalid).
 ///
 /// ```
 /// use alternator::ReaderBuilder;
@@ -76,7 +78,8 @@ impl ReaderBuilder {
         self
     }
 
-    /// The timestamp column; named, it must be present and numeric on every line.
+    /// The timestamp column; named, it must be present and numeric on every line (as must a
+    /// detected one).
     pub fn time_col(&mut self, c: impl Into<Column>) -> &mut Self {
         self.opts.time_col = Some(c.into());
         self
@@ -100,7 +103,8 @@ impl ReaderBuilder {
         self
     }
 
-    /// Read no timestamps unless a time column is named (training never uses them).
+    /// Read no timestamps unless a time column is named (training never uses them): a
+    /// column that would be detected is neither parsed nor checked.
     pub fn ignore_times(&mut self, yes: bool) -> &mut Self {
         self.opts.ignore_times = yes;
         self
@@ -108,8 +112,9 @@ impl ReaderBuilder {
 
     /// Reads an interaction file.
     ///
-    /// Errors name the file, the 1-based line and the column: a malformed line, a missing
-    /// column, an empty id, a non-numeric, NaN or infinite value, an empty file, a missing path.
+    /// Errors name the file, the 1-based line and the 1-based column (with the header's
+    /// name): a line with other fields than the file's, an empty id, a non-numeric, NaN or
+    /// infinite value, a bad timestamp, an empty file, a missing path.
     pub fn from_path(&self, path: impl AsRef<Path>) -> Result<Interactions> {
         super::read_interactions(path, &self.opts)
     }

@@ -2,22 +2,36 @@
 //! the checks and writes of one interaction.
 
 use super::fields::{FieldIter, decode, odd_edge};
+use super::lines::has_lone_cr;
 use super::local_ids::{DIRECT_LIMIT, LocalIds};
 use super::number::{parse_f32, parse_time};
 use super::parse::Out;
 use super::scan::{FastLine, FastSpec, fast_line};
 use super::{Delimiter, SKIP_EXAMPLES};
 
+/// What a line must look like and where its fields are (from [`Layout`]).
+///
+/// [`Layout`]: super::sniff::Layout
 pub(super) struct LineSpec {
     pub(super) delimiter: Delimiter,
     pub(super) user_col: usize,
     pub(super) item_col: usize,
     pub(super) rating_col: Option<usize>,
     pub(super) time_col: Option<usize>,
-    pub(super) time_required: bool,
+    /// The time column was detected, not named (its errors say so).
+    pub(super) time_detected: bool,
+    /// The fields of the header, or of the first line: a line has at least
+    /// `min_fields` (the header's or first line's trailing empty fields may be absent), and
+    /// any beyond `nfields` must be empty (trailing delimiters).
+    pub(super) nfields: usize,
+    pub(super) min_fields: usize,
+    /// What the layout's field count is, for messages (`the header has 4 (…)`).
+    pub(super) expected: String,
+    /// Each column as messages name it (see `column_label`).
     pub(super) rating_name: Option<String>,
     pub(super) user_name: String,
     pub(super) item_name: String,
+    pub(super) time_name: Option<String>,
     pub(super) skip_invalid: bool,
     /// Use [`fast_line`] where it applies (tests turn it off to compare).
     pub(super) scan: bool,
@@ -30,10 +44,19 @@ pub(super) struct ChunkResult {
     pub(super) users: LocalIds,
     pub(super) items: LocalIds,
     pub(super) n: usize,
-    pub(super) times_ok: bool,
     pub(super) skipped: u64,
     pub(super) skip_examples: Vec<(u64, String)>,
     pub(super) error: Option<(u64, Option<String>, String)>,
+    /// The chunk stopped at a lone `\r`: the file must be read again with its line ends
+    /// normalised (see [`super::lines`]).
+    pub(super) lone_cr: bool,
+}
+
+/// How many fields a line has, and whether any of those beyond the layout's are non-empty.
+#[derive(Clone, Copy)]
+pub(super) struct Shape {
+    pub(super) nfields: usize,
+    pub(super) extra: bool,
 }
 
 /// Parses the lines of one chunk, fed in blocks of whole lines, into its output region.
@@ -50,12 +73,16 @@ pub(super) struct ChunkResult {
 /// vertical tab. Historically the route depended on whether the whole chunk was UTF-8, and
 /// the chunk was the whole body for files under 4 MiB; so such a line takes the general
 /// route exactly when the body (`body_utf8`) is not UTF-8, whatever the chunking.
+///
+/// Every route counts all the fields of a line (see [`LineSpec::nfields`]). A lone `\r` (see
+/// [`super::lines`]) is noticed per block, not per byte: the block's `\r`s are counted in one
+/// vectorised pass, each line whose end is a `\r\n` (or a last `\r`) accounts for one, and
+/// any left over is a lone one (when a line stops the chunk, the block up to it is searched).
 pub(super) struct ChunkParser<'s> {
     spec: &'s LineSpec,
     fast: Option<FastSpec>,
     body_utf8: bool,
     max_col: usize,
-    last_needed: usize,
     /// Number of the next line.
     line_no: u64,
     /// `\n` seen so far.
@@ -66,36 +93,29 @@ pub(super) struct ChunkParser<'s> {
 
 impl<'s> ChunkParser<'s> {
     pub(super) fn new(spec: &'s LineSpec, body_utf8: bool, line0: u64) -> Self {
-        let max_col = [
-            Some(spec.user_col),
-            Some(spec.item_col),
-            spec.rating_col,
-            if spec.time_required { spec.time_col } else { None },
-        ]
-        .into_iter()
-        .flatten()
-        .max()
-        .unwrap_or(0);
-        let last_needed = max_col.max(spec.time_col.unwrap_or(0));
+        let max_col = [Some(spec.user_col), Some(spec.item_col), spec.rating_col, spec.time_col]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(0);
         ChunkParser {
             spec,
-            fast: FastSpec::new(spec, last_needed),
+            fast: FastSpec::new(spec, max_col),
             body_utf8,
             max_col,
-            last_needed,
             line_no: line0,
             newlines: 0,
-            res: ChunkResult { times_ok: true, ..ChunkResult::default() },
+            res: ChunkResult::default(),
             bufs: Default::default(),
         }
     }
 
     /// Parses a block of whole lines (ending with `\n`, or at the end of the chunk);
     /// `text` is the block when it is UTF-8. Returns false once the chunk stopped on an
-    /// error (the rest of it does not matter).
+    /// error or a lone `\r` (the rest of it does not matter).
     pub(super) fn feed(&mut self, block: &[u8], text: Option<&str>, out: &mut Out<'_>) -> bool {
         let spec = self.spec;
-        let (max_col, last_needed) = (self.max_col, self.last_needed);
+        let max_col = self.max_col;
         let fast = text.zip(self.fast.as_ref());
         // Whether fields must be checked for edges that only Unicode trimming removes.
         let check_odd =
@@ -105,6 +125,9 @@ impl<'s> ChunkParser<'s> {
         let quotes_matter = matches!(spec.delimiter, Delimiter::Byte(_));
         let mut next_quote =
             if quotes_matter { memchr::memchr(b'"', block) } else { None }.unwrap_or(usize::MAX);
+        // `\r`s in the block, and those that end a line (see the type's documentation).
+        let crs = memchr::memchr_iter(b'\r', block).count();
+        let mut line_crs = 0usize;
         let mut strs: Vec<&str> = Vec::new();
         let mut start = 0usize;
         while start < block.len() {
@@ -120,16 +143,23 @@ impl<'s> ChunkParser<'s> {
                     if next_quote >= line.end && !odd {
                         start = line.end + 1;
                         self.newlines += u64::from(line.end < block.len());
+                        if crs > 0 {
+                            line_crs +=
+                                usize::from(block.get(line.end.wrapping_sub(1)) == Some(&b'\r'));
+                        }
                         let res = &mut self.res;
                         if res.record_digits(out, spec, this_line, &line, text.as_bytes()) {
                             continue;
                         }
-                        let nfields = last_needed + 1;
+                        // `fast_line` takes only lines with the layout's fields.
+                        let shape = Shape { nfields: spec.nfields, extra: false };
                         let fields = fields();
                         if res
-                            .record(out, spec, this_line, nfields, max_col, fields, line.digits)
+                            .record(out, spec, this_line, shape, max_col, fields, line.digits)
                             .is_err()
                         {
+                            let upto = block.get(..=line.end).unwrap_or(block);
+                            self.res.lone_cr = crs > 0 && has_lone_cr(upto);
                             return false;
                         }
                         continue;
@@ -142,6 +172,9 @@ impl<'s> ChunkParser<'s> {
             let end = memchr::memchr(b'\n', rest).map_or(block.len(), |p| line_start + p);
             start = end + 1;
             self.newlines += u64::from(end < block.len());
+            if crs > 0 && end > line_start {
+                line_crs += usize::from(block.get(end - 1) == Some(&b'\r'));
+            }
             let quoted = next_quote < end;
             if next_quote < start {
                 next_quote = block
@@ -156,6 +189,7 @@ impl<'s> ChunkParser<'s> {
             {
                 continue;
             }
+            let nfields = spec.nfields;
             let common = if quoted {
                 None
             } else {
@@ -165,12 +199,13 @@ impl<'s> ChunkParser<'s> {
                 };
                 line.map(|line| {
                     strs.clear();
+                    let mut extra = false;
                     let mut it = FieldIter::new(line, spec.delimiter);
                     while let Some(std::borrow::Cow::Borrowed(f)) = it.next_field() {
-                        strs.push(f);
-                        if strs.len() > last_needed {
-                            break;
+                        if strs.len() >= nfields {
+                            extra |= !f.trim_ascii().is_empty();
                         }
+                        strs.push(f);
                     }
                     let get = |c: Option<usize>| {
                         c.and_then(|c| strs.get(c)).map_or("", |f| f.trim_ascii())
@@ -181,7 +216,7 @@ impl<'s> ChunkParser<'s> {
                         get(spec.rating_col),
                         get(spec.time_col),
                     ];
-                    (strs.len(), fields)
+                    (Shape { nfields: strs.len(), extra }, fields)
                 })
             };
             // See the type's documentation: only when the body is UTF-8 does ASCII trimming
@@ -190,11 +225,12 @@ impl<'s> ChunkParser<'s> {
                 !(check_odd && fields.iter().any(|f| odd_edge(f.as_bytes())))
             });
             let general;
-            let (nfields, fields) = match common {
+            let (shape, fields) = match common {
                 Some(c) => c,
                 None => {
                     let decoded = decode(raw);
                     let mut n = 0usize;
+                    let mut extra = false;
                     let mut it = FieldIter::new(&decoded, spec.delimiter);
                     let [ubuf, ibuf, vbuf, tbuf] = &mut self.bufs;
                     for b in [&mut *ubuf, &mut *ibuf, &mut *vbuf, &mut *tbuf] {
@@ -214,21 +250,25 @@ impl<'s> ChunkParser<'s> {
                         if Some(n) == spec.time_col {
                             tbuf.push_str(f);
                         }
-                        n += 1;
-                        if n > last_needed {
-                            break;
+                        if n >= nfields {
+                            extra |= !f.is_empty();
                         }
+                        n += 1;
                     }
                     general = [ubuf.as_str(), ibuf.as_str(), vbuf.as_str(), tbuf.as_str()];
-                    (n, general)
+                    (Shape { nfields: n, extra }, general)
                 }
             };
             let res = &mut self.res;
-            if res.record(out, spec, this_line, nfields, max_col, fields, [None; 4]).is_err() {
+            if res.record(out, spec, this_line, shape, max_col, fields, [None; 4]).is_err() {
+                let upto = block.get(..=end).unwrap_or(block);
+                self.res.lone_cr = crs > 0 && has_lone_cr(upto);
                 return false;
             }
         }
-        true
+        // Any `\r` that does not end a line is a lone one: the whole file is read again.
+        self.res.lone_cr = crs != line_crs;
+        !self.res.lone_cr
     }
 }
 
@@ -292,7 +332,7 @@ impl ChunkResult {
         out: &mut Out<'_>,
         spec: &LineSpec,
         line_no: u64,
-        nfields: usize,
+        shape: Shape,
         max_col: usize,
         [user, item, value, time]: [&str; 4],
         digits: [Option<u64>; 4],
@@ -313,12 +353,23 @@ impl ChunkResult {
                 Err(())
             }
         };
+        let nfields = shape.nfields;
+        // Checked before the columns: a line with a field missing or extra has the wrong
+        // values in them, and must not be read as if it had not.
+        if nfields < spec.min_fields || (nfields > spec.nfields && shape.extra) {
+            let msg = format!(
+                "has {nfields} field(s) when split on {}, but {}: a field is missing or extra",
+                spec.delimiter.name(),
+                spec.expected,
+            );
+            return fail(None, msg, self);
+        }
         if nfields <= max_col {
             let msg = format!(
                 "has {} field(s) when split on {}, but column {} is needed; check the delimiter and the columns",
                 nfields,
                 spec.delimiter.name(),
-                max_col
+                max_col + 1
             );
             return fail(None, msg, self);
         }
@@ -348,22 +399,24 @@ impl ChunkResult {
             },
         };
         let mut t = 0i64;
-        if let Some(tc) = spec.time_col {
+        if spec.time_col.is_some() {
             let parsed = match digits[3] {
                 Some(v) => Some(v as i64), // at most 18 digits: as `parse_time` reads them
-                None if nfields > tc => parse_time(time),
-                None => None,
+                None => parse_time(time),
             };
             match parsed {
                 Some(v) => t = v,
-                None if spec.time_required => {
-                    return fail(
-                        Some(tc.to_string()),
-                        format!("timestamp {time:?} is not a number"),
-                        self,
-                    );
+                None => {
+                    // A detected column may be something else that looked like a time on the
+                    // first line: say how to read the file without it.
+                    let hint = if spec.time_detected {
+                        "; the time column was detected (the first line has a number there), not named: name the time column, or read without times"
+                    } else {
+                        ""
+                    };
+                    let msg = format!("timestamp {time:?} is not a number{hint}");
+                    return fail(spec.time_name.clone(), msg, self);
                 }
-                None => self.times_ok = false,
             }
         }
         let k = self.n;

@@ -5,7 +5,14 @@
 //! MovieLens `u.data` / `ua.base` (tab, no header), `ratings.dat` (`::`), `ratings.csv`
 //! (comma, header `userId,movieId,rating,timestamp`), KuaiRec-style CSV with a header naming
 //! the value column (`rating_col("watch_ratio")`), and any CSV / TSV / `;` / `|` / space
-//! separated file. Fields may be quoted CSV-style (`"The Matrix, Reloaded"`).
+//! separated file. Fields may be quoted CSV-style (`"The Matrix, Reloaded"`). Lines may end
+//! in `\n`, `\r\n` or a lone `\r` (old Mac files), mixed in one file too (see [`lines`]).
+//!
+//! Nothing is guessed past the first lines: every line must have the fields of the header
+//! (or of the first line, without a header) — a line with one missing or extra would put
+//! another column's values in a used one, so it is an error (or skipped, with
+//! [`ReaderBuilder::skip_invalid`]); trailing empty fields (a trailing delimiter) are not
+//! counted. Every value of a used column must parse, the time column's included.
 //!
 //! The file is parsed in parallel chunks, streamed in blocks (a quick pass counts each
 //! chunk's lines, so that chunks can then write straight into their part of the output);
@@ -26,6 +33,7 @@ mod arrays;
 mod builder;
 mod chunk;
 mod fields;
+mod lines;
 mod local_ids;
 mod number;
 mod parse;
@@ -38,6 +46,7 @@ mod tests;
 
 pub use builder::{InteractionsBuilder, ReaderBuilder};
 pub(crate) use fields::split_fields;
+pub use lines::{Lines, lines};
 pub(crate) use sniff::detect_delimiter;
 
 use parse::parse_with;
@@ -156,8 +165,9 @@ pub(crate) struct ReadOptions {
     pub item_col: Column,
     /// Value column (Spark `ratingCol`); `None` makes every interaction count 1.0.
     pub rating_col: Option<Column>,
-    /// Timestamp column. `None` looks for column 3 (or a header named `timestamp`/`time`)
-    /// and uses it only when every value parses; `Some` requires it.
+    /// Timestamp column. `None` looks for a header named `timestamp`/`time`/`ts`, else
+    /// column 3, and uses it when the first data line holds a time there; either way, a
+    /// used column must hold a time on every line.
     pub time_col: Option<Column>,
     /// Turn every value into 1.0 (after validation).
     pub binary: bool,
@@ -261,8 +271,9 @@ impl Interactions {
 
 /// Reads an interaction file.
 ///
-/// Errors name the file, the 1-based line and the column: a malformed line, a missing
-/// column, an empty id, a non-numeric, NaN or infinite value, an empty file, a missing path.
+/// Errors name the file, the 1-based line and the 1-based column: a line with other fields
+/// than the file's, an empty id, a non-numeric, NaN or infinite value, a bad timestamp, an
+/// empty file, a missing path.
 pub(crate) fn read_interactions(
     path: impl AsRef<Path>,
     opts: &ReadOptions,

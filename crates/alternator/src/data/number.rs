@@ -29,6 +29,17 @@ pub(super) fn swar_digits(w: u64) -> (usize, u64) {
     (n, v)
 }
 
+/// The number of leading ASCII digits of the eight bytes of `w` (the first half of
+/// [`swar_digits`], for a field that is skipped, not read).
+#[inline(always)]
+pub(super) fn swar_digit_count(w: u64) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let hi = w & (0xF0 * ONES);
+    let hi6 = w.wrapping_add(0x06 * ONES) & (0xF0 * ONES);
+    let not_digit = (hi ^ (0x30 * ONES)) | (hi6 ^ (0x30 * ONES));
+    (not_digit.trailing_zeros() / 8) as usize
+}
+
 /// Exact powers of ten: every one up to 10^22 is an `f64` without rounding.
 const POW10: [f64; 16] =
     [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];

@@ -6,6 +6,7 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use super::chunk::{ChunkParser, ChunkResult};
+use super::lines::{has_lone_cr, lone_cr_in_sniffed_lines, normalise_cr};
 use super::local_ids::global_index;
 use super::sniff::Layout;
 use super::{Interactions, ReadOptions, SKIP_EXAMPLES, SkipReport};
@@ -13,6 +14,10 @@ use crate::error::{Error, Result};
 use crate::ids::IdMap;
 
 /// [`parse_interactions`]; `scan` enables [`fast_line`] (tests turn it off to compare).
+///
+/// A file with a lone `\r` (see [`super::lines`]) is read with its line ends normalised:
+/// from the start when the lines the sniffer reads have one, or after the parser found one
+/// in the body.
 ///
 /// [`parse_interactions`]: super::parse_interactions
 /// [`fast_line`]: super::scan::fast_line
@@ -23,6 +28,28 @@ pub(super) fn parse_with(
     scan: bool,
 ) -> Result<Interactions> {
     let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
+    if !lone_cr_in_sniffed_lines(bytes) {
+        if let Some(data) = parse_lf(bytes, path, opts, scan)? {
+            return Ok(data);
+        }
+        if !has_lone_cr(bytes) {
+            return Err(internal(path));
+        }
+    }
+    parse_lf(&normalise_cr(bytes), path, opts, scan)?.ok_or_else(|| internal(path))
+}
+
+fn internal(path: &Path) -> Error {
+    Error::Internal(format!("{}: could not read the file in chunks", path.display()))
+}
+
+/// Parses a body whose lines end in `\n` (or `\r\n`); `None` when a chunk meets a lone `\r`.
+fn parse_lf(
+    bytes: &[u8],
+    path: &Path,
+    opts: &ReadOptions,
+    scan: bool,
+) -> Result<Option<Interactions>> {
     let Some(layout) = Layout::detect(bytes, true, path, opts, scan)? else {
         return Err(Error::Invalid(format!("{}: could not read the first lines", path.display())));
     };
@@ -51,13 +78,12 @@ pub(super) fn parse_with(
         })
         .collect();
     let counts: Vec<ChunkCount> = chunks.iter().map(|c| c.2).collect();
-    let data = assemble(&layout, path, opts, &counts, &|k, parser, out| {
+    assemble(&layout, path, opts, &counts, &|k, parser, out| {
         if let Some(&(c, text, _)) = chunks.get(k) {
             parser.feed(c, text, out);
         }
         true
-    })?;
-    data.ok_or_else(|| Error::Invalid(format!("{}: internal error reading chunks", path.display())))
+    })
 }
 
 /// The UTF-8 byte order mark, skipped at the start of a file.
@@ -98,8 +124,9 @@ impl ChunkCount {
 
 /// Parses the chunks of a body into the output arrays and merges them. `counts` gives each
 /// chunk's lines (in file order); `parse(k, parser, out)` feeds chunk `k` to `parser`,
-/// which writes to `out`, and returns false if the chunk could not be read, which makes the
-/// whole result `None`.
+/// which writes to `out`, and returns false if the chunk could not be read. Either that or
+/// a lone `\r` in any chunk makes the whole result `None`: the caller reads the file again
+/// another way (a lone `\r` changes the numbering of every line after it, errors included).
 #[allow(clippy::type_complexity)]
 pub(super) fn assemble(
     layout: &Layout,
@@ -141,7 +168,7 @@ pub(super) fn assemble(
                 // A chunk that stopped early on an error has not seen all its lines.
                 let whole = parser.res.error.is_some()
                     || counts.get(k).is_some_and(|c| c.newlines == parser.newlines);
-                (read && whole).then_some(parser.res)
+                (read && whole && !parser.res.lone_cr).then_some(parser.res)
             })
             .collect()
     };
@@ -209,7 +236,6 @@ pub(super) fn assemble(
             compact(&mut lines, &regions, total);
         }
     }
-    let times_valid = with_times && chunks.iter().all(|c| c.times_ok);
     if opts.binary || layout.rating_col.is_none() {
         values.iter_mut().for_each(|v| *v = 1.0);
     }
@@ -237,7 +263,7 @@ pub(super) fn assemble(
         user_idx,
         item_idx,
         values,
-        times: times_valid.then_some(times),
+        times: with_times.then_some(times),
         lines: opts.keep_lines.then_some(lines),
         header: layout.header.clone(),
         delimiter: Some(layout.delimiter),

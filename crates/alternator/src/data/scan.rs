@@ -3,7 +3,7 @@
 
 use super::Delimiter;
 use super::chunk::LineSpec;
-use super::number::{POW10_U64, swar_digits};
+use super::number::{POW10_U64, swar_digit_count, swar_digits};
 
 /// The field separators [`fast_line`] reads: the same splits as [`FieldIter`] on a line
 /// without quotes.
@@ -15,12 +15,14 @@ enum Sep {
     DoubleColon,
 }
 
-/// What [`fast_line`] needs: the separator and the role of each column up to the last
-/// needed one (0 user, 1 item, 2 value, 3 time, [`SKIP`] unused).
+/// What [`fast_line`] needs: the separator, the role of each column up to the last needed
+/// one (0 user, 1 item, 2 value, 3 time, [`SKIP`] unused), and how many of the layout's
+/// columns follow it.
 #[derive(Clone)]
 pub(super) struct FastSpec {
     sep: Sep,
     roles: Vec<usize>,
+    trailing: usize,
 }
 
 /// A column [`fast_line`] passes over.
@@ -28,7 +30,8 @@ const SKIP: usize = 4;
 
 impl FastSpec {
     /// `None` when the fast route does not apply: other delimiters, a delimiter that could
-    /// be part of a number or a line end, or a column with two roles.
+    /// be part of a number or a line end, a column with two roles, or a needed column
+    /// beyond the layout's (every line is then an error, which the other routes report).
     pub(super) fn new(spec: &LineSpec, last_needed: usize) -> Option<FastSpec> {
         let sep = match spec.delimiter {
             Delimiter::Byte(d) if !(d.is_ascii_digit() || matches!(d, b'\n' | b'\r' | b'"')) => {
@@ -37,7 +40,7 @@ impl FastSpec {
             Delimiter::DoubleColon => Sep::DoubleColon,
             _ => return None,
         };
-        if !spec.scan {
+        if !spec.scan || last_needed >= spec.nfields {
             return None;
         }
         let mut roles = vec![SKIP; last_needed + 1];
@@ -50,7 +53,7 @@ impl FastSpec {
                 }
             }
         }
-        Some(FastSpec { sep, roles })
+        Some(FastSpec { sep, roles, trailing: spec.nfields - 1 - last_needed })
     }
 }
 
@@ -59,10 +62,12 @@ impl FastSpec {
 /// Returns the position of the line's `\n` (or the chunk's end), the byte ranges of the
 /// needed fields, and the value of those that are 1 to 18 ASCII digits. `None` — the
 /// line goes to the other routes — when the line starts with whitespace (it may be blank)
-/// or has fewer fields than needed. Fields are split as [`FieldIter`] splits a line without
-/// quotes (the caller checks for quotes): the line's last field may keep a trailing `\r`,
-/// which the trim removes anyway.
+/// or has other than the layout's number of fields. Fields are split as [`FieldIter`]
+/// splits a line without quotes (the caller checks for quotes): the line's last field may
+/// keep a trailing `\r`, which the trim removes anyway. A lone `\r` is not looked for here
+/// (see [`ChunkParser`]).
 ///
+/// [`ChunkParser`]: super::chunk::ChunkParser
 /// [`FieldIter`]: super::fields::FieldIter
 #[inline(always)]
 pub(super) fn fast_line(bytes: &[u8], start: usize, spec: &FastSpec) -> Option<FastLine> {
@@ -132,12 +137,9 @@ pub(super) fn fast_line(bytes: &[u8], start: usize, spec: &FastSpec) -> Option<F
             }
         }
         if c == last {
-            line.end = if line_ends {
-                p
-            } else {
-                memchr::memchr(b'\n', bytes.get(p..)?).map_or(bytes.len(), |q| p + q)
-            };
-            return Some(line);
+            line.end = if line_ends { p } else { trailing_fields(bytes, p, spec, sep_len)? };
+            // The line has the layout's fields, no more, no fewer.
+            return (line_ends == (spec.trailing == 0)).then_some(line);
         }
         if line_ends {
             return None;
@@ -145,6 +147,66 @@ pub(super) fn fast_line(bytes: &[u8], start: usize, spec: &FastSpec) -> Option<F
         p += sep_len;
     }
     None
+}
+
+/// The columns after the last needed one, from the separator at `p`: the position of the
+/// line's `\n` (or the chunk's end) when there are exactly `spec.trailing` of them, else
+/// `None`. The usual case — a file read without its time column (training) — is one column
+/// of digits and the line's end: its digits are skipped eight at a time, inline; anything
+/// else goes to [`trailing_general`].
+#[inline(always)]
+fn trailing_fields(bytes: &[u8], p: usize, spec: &FastSpec, sep_len: usize) -> Option<usize> {
+    if spec.trailing == 1 {
+        let mut q = p + sep_len;
+        while let Some(word) = bytes.get(q..q + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            let n = swar_digit_count(u64::from_le_bytes(w));
+            q += n;
+            if n < 8 {
+                break;
+            }
+        }
+        match bytes.get(q) {
+            None | Some(b'\n') => return Some(q),
+            Some(b'\r') if bytes.get(q + 1) == Some(&b'\n') => return Some(q + 1),
+            _ => {}
+        }
+    }
+    trailing_general(bytes, p, spec, sep_len)
+}
+
+/// [`trailing_fields`] for any columns: each one's leading digits skipped eight at a time,
+/// then its other bytes one by one.
+#[inline(never)]
+fn trailing_general(bytes: &[u8], mut p: usize, spec: &FastSpec, sep_len: usize) -> Option<usize> {
+    let is_sep = |p: usize| match spec.sep {
+        Sep::Byte(d) => bytes.get(p) == Some(&d),
+        Sep::DoubleColon => bytes.get(p) == Some(&b':') && bytes.get(p + 1) == Some(&b':'),
+    };
+    for k in 1..=spec.trailing {
+        p += sep_len;
+        while let Some(word) = bytes.get(p..p + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            let n = swar_digit_count(u64::from_le_bytes(w));
+            p += n;
+            if n < 8 {
+                break;
+            }
+        }
+        while let Some(&b) = bytes.get(p) {
+            if b == b'\n' || is_sep(p) {
+                break;
+            }
+            p += 1;
+        }
+        // At the line's end (or the chunk's) after the last column, at a separator before.
+        if (k == spec.trailing) == is_sep(p) {
+            return None;
+        }
+    }
+    Some(p)
 }
 
 /// A line read by [`fast_line`].

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::chunk::LineSpec;
 use super::fields::{decode, split_fields, trim_cr};
+use super::number::parse_time;
 use super::{Column, Delimiter, ReadOptions};
 use crate::error::{Error, Result};
 
@@ -64,6 +65,9 @@ impl Layout {
         }
         let Some(first_end) = line_end(first_start) else { return Ok(None) };
         let first = decode(trim_cr(&bytes[first_start..first_end]));
+        if let Some(Delimiter::Byte(b'\n' | b'\r' | b'"')) = opts.delimiter {
+            return Err(Error::param("delimiter", "a line end or a quote cannot separate fields"));
+        }
         let delimiter = opts.delimiter.unwrap_or_else(|| detect_delimiter(&first));
         let first_fields = split_fields(&first, delimiter);
 
@@ -89,6 +93,30 @@ impl Layout {
         let header: Option<Vec<String>> =
             has_header.then(|| first_fields.iter().map(|s| s.trim().to_string()).collect());
 
+        // The first data line: the first line itself, or the first non-blank line after the
+        // header (`None` when the file has no data lines).
+        let data_fields: Option<Vec<String>> = if has_header {
+            let mut start = first_end + 1;
+            loop {
+                if start >= bytes.len() {
+                    if !complete {
+                        return Ok(None);
+                    }
+                    break None;
+                }
+                let Some(end) = line_end(start) else { return Ok(None) };
+                let line = trim_cr(bytes.get(start..end).unwrap_or_default());
+                if line.iter().any(|b| !b.is_ascii_whitespace()) {
+                    let line = decode(line);
+                    let fields = split_fields(&line, delimiter);
+                    break Some(fields.iter().map(|f| f.trim().to_string()).collect());
+                }
+                start = end + 1;
+            }
+        } else {
+            Some(first_fields.iter().map(|f| f.trim().to_string()).collect())
+        };
+
         let resolve = |c: &Column, flag: &'static str| -> Result<usize> {
             match c {
                 Column::Index(i) => Ok(*i),
@@ -104,7 +132,7 @@ impl Layout {
                     h.iter().position(|x| x == n).ok_or_else(|| Error::Parse {
                         path: path.into(),
                         line: first_line_no,
-                        column: Some(n.clone()),
+                        column: None,
                         message: format!(
                             "no column named {n:?} in the header (columns: {})",
                             h.join(", ")
@@ -119,10 +147,13 @@ impl Layout {
         if user_col == item_col {
             return Err(Error::param("item_col", "the user and item columns must differ"));
         }
-        let (time_col, time_required) = match &opts.time_col {
-            Some(c) => (Some(resolve(c, "time_col")?), true),
+        let (time_col, time_detected) = match &opts.time_col {
+            Some(c) => (Some(resolve(c, "time_col")?), false),
             None if opts.ignore_times => (None, false),
             None => {
+                // A column named like a time, else the fourth; used only when the first data
+                // line holds a time there, so that a fourth column of something else (a date,
+                // a comment) is not taken for times. Once used, every line must hold one.
                 let by_name = header.as_ref().and_then(|h| {
                     ["timestamp", "time", "ts"]
                         .iter()
@@ -130,23 +161,58 @@ impl Layout {
                 });
                 let guess = by_name.unwrap_or(3);
                 let used = [Some(user_col), Some(item_col), rating_col];
-                let present = first_fields.len() > guess && !used.contains(&Some(guess));
-                (present.then_some(guess), false)
+                let holds_time = data_fields
+                    .as_ref()
+                    .and_then(|f| f.get(guess))
+                    .is_some_and(|f| parse_time(f).is_some());
+                let present = holds_time && !used.contains(&Some(guess));
+                (present.then_some(guess), present)
             }
         };
 
+        // Every line must have the fields of the header (or of the first line): a line with
+        // one missing or extra would put another column's values in a used one. Trailing
+        // empty fields (a trailing delimiter) cannot move a column and are not counted
+        // against a line; see `LineSpec::nfields`.
+        let (reference, reference_fields) = match &header {
+            Some(h) => ("the header has".to_string(), h.clone()),
+            None => (format!("line {first_line_no} has"), data_fields.clone().unwrap_or_default()),
+        };
+        let nfields = reference_fields.len();
+        let min_fields =
+            nfields - reference_fields.iter().rev().take_while(|f| f.is_empty()).count();
+        let shown = if nfields > min_fields {
+            format!("{min_fields} to {nfields}")
+        } else {
+            nfields.to_string()
+        };
+        let names = match &header {
+            Some(h) if h.len() <= 10 => format!(" ({})", h.join(", ")),
+            Some(h) => {
+                let first: Vec<&str> = h.iter().take(8).map(String::as_str).collect();
+                format!(" ({}, …)", first.join(", "))
+            }
+            None => String::new(),
+        };
+        let expected = format!("{reference} {shown}{names}");
+
         let body_start = if has_header { (first_end + 1).min(bytes.len()) } else { first_start };
         let body_line0 = if has_header { first_line_no + 1 } else { first_line_no };
+        let label = |pos: usize| column_label(pos, &header);
         let spec = LineSpec {
             delimiter,
             user_col,
             item_col,
             rating_col,
             time_col,
-            time_required,
-            rating_name: opts.rating_col.as_ref().map(|c| column_label(c, rating_col, &header)),
-            user_name: column_label(&opts.user_col, Some(user_col), &header),
-            item_name: column_label(&opts.item_col, Some(item_col), &header),
+            time_detected,
+            nfields,
+            min_fields,
+            expected,
+            rating_name: rating_col.map(label),
+            user_name: label(user_col),
+            item_name: label(item_col),
+            time_name: time_col.map(label),
             skip_invalid: opts.skip_invalid,
             scan,
         };
@@ -154,11 +220,12 @@ impl Layout {
     }
 }
 
-fn column_label(c: &Column, pos: Option<usize>, header: &Option<Vec<String>>) -> String {
-    match (c, pos, header) {
-        (Column::Name(n), _, _) => n.clone(),
-        (Column::Index(_), Some(p), Some(h)) if p < h.len() => format!("{} ({:?})", p, h[p]),
-        (Column::Index(i), _, _) => i.to_string(),
+/// A column as messages name it: its 1-based number, as a person counts, with the header's
+/// name when there is one (`3 (rating)`).
+fn column_label(pos: usize, header: &Option<Vec<String>>) -> String {
+    match header.as_ref().and_then(|h| h.get(pos)) {
+        Some(name) if !name.is_empty() => format!("{} ({name})", pos + 1),
+        _ => (pos + 1).to_string(),
     }
 }
 

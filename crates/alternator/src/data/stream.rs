@@ -11,6 +11,7 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
+use super::lines::lone_cr_in_sniffed_lines;
 use super::parse::{BOM, ChunkCount, MIN_CHUNK, assemble, chunk_target};
 use super::sniff::Layout;
 use super::{Interactions, ReadOptions};
@@ -23,7 +24,8 @@ const BLOCK: usize = 128 << 10;
 const PREFIX: usize = 64 << 10;
 
 /// `Ok(None)` when the file is better read whole: not a regular file, small, odd first
-/// lines, or anything unexpected while reading (the caller then reads it again whole,
+/// lines, a lone `\r` (the whole read normalises line ends), or anything unexpected while
+/// reading (the caller then reads it again whole,
 /// and reports any error from that).
 pub(super) fn read(path: &Path, opts: &ReadOptions) -> Result<Option<Interactions>> {
     let Ok(file) = File::open(path) else { return Ok(None) };
@@ -37,6 +39,9 @@ pub(super) fn read(path: &Path, opts: &ReadOptions) -> Result<Option<Interaction
         return Ok(None);
     }
     let bom = if prefix.starts_with(BOM) { BOM.len() } else { 0 };
+    if lone_cr_in_sniffed_lines(&prefix[bom..]) {
+        return Ok(None); // read whole, with its line ends normalised
+    }
     let complete = prefix.len() as u64 == len;
     let Some(layout) = Layout::detect(&prefix[bom..], complete, path, opts, true)? else {
         return Ok(None);

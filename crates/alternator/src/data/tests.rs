@@ -1,4 +1,4 @@
-use super::number::{parse_f32, parse_f32_fast, parse_time, swar_digits};
+use super::number::{parse_f32, parse_f32_fast, parse_time, swar_digit_count, swar_digits};
 use super::parse::parse_with;
 use super::*;
 
@@ -85,9 +85,8 @@ fn string_ids_and_quotes() {
 fn bad_line_names_line_and_column() {
     let err = read("1\t1\t5\n2\t2\t4\n1\tx\toops\n3\t3\t1\n", &ReadOptions::default()).unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("line 3"), "{msg}");
-    assert!(msg.contains("column 2"), "{msg}");
-    assert!(msg.contains("oops"), "{msg}");
+    // Columns are counted from 1 in messages: the value is the third field.
+    assert!(msg.contains("line 3, column 3: \"oops\" is not a number"), "{msg}");
     let opts = ReadOptions { skip_invalid: true, ..ReadOptions::default() };
     let d = read("1\t1\t5\n2\t2\t4\n1\tx\toops\n3\t3\t1\n", &opts).unwrap();
     assert_eq!(d.len(), 3);
@@ -297,6 +296,7 @@ proptest::proptest! {
         let n = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
         let v = bytes[..n].iter().fold(0u64, |v, b| v * 10 + u64::from(b - b'0'));
         proptest::prop_assert_eq!(swar_digits(u64::from_le_bytes(w)), (n, v));
+        proptest::prop_assert_eq!(swar_digit_count(u64::from_le_bytes(w)), n);
     }
 
     #[test]
@@ -358,7 +358,7 @@ proptest::proptest! {
                     "1", "7", "42", "007", "0", "4194303", "4194304", "123456789012345678901",
                     "2.5", "-3", "3.25", "1e3", "NaN", "", " 5", "5 ", "\t6", "u1", "caf\u{e9}",
                     "\u{a0}9", "9\u{a0}", "\u{b}8", "a\"b", "\"x,y\"", "::", "881250949",
-                    "1593898068.378", "x\r",
+                    "1593898068.378", "x\r", "1\r2", "a:b", "7::", "\r",
                 ]),
                 0..6,
             ),
@@ -381,6 +381,9 @@ proptest::proptest! {
             ReadOptions { time_col: Some(Column::Index(3)), skip_invalid: skip, ..Default::default() },
             ReadOptions { rating_col: None, header: Some(false), ..Default::default() },
             ReadOptions { user_col: Column::Index(2), item_col: Column::Index(0), rating_col: Some(Column::Index(1)), ..Default::default() },
+            // Columns after the last needed one (read without times, as training reads).
+            ReadOptions { ignore_times: true, skip_invalid: skip, ..Default::default() },
+            ReadOptions { rating_col: None, ignore_times: true, keep_lines: keep, ..Default::default() },
         ] {
             let fast = parse_with(&bytes, Path::new("p"), &opts, true);
             let general = parse_with(&bytes, Path::new("p"), &opts, false);
@@ -430,5 +433,183 @@ fn streamed_file_matches_in_memory() {
         let streamed = read_interactions(&path, opts);
         let in_memory = parse_interactions(bytes, &path, opts);
         assert_eq!(summary(&streamed), summary(&in_memory), "case {k}");
+    }
+}
+
+/// A small MovieLens-like body: `n` lines `user item rating timestamp`, tab-separated,
+/// `\n`-terminated.
+fn small_body(n: u64) -> String {
+    (0..n)
+        .map(|k| format!("{}\t{}\t{}\t{}\n", k % 30 + 1, k * 7 % 40 + 1, k % 5 + 1, 881250000 + k))
+        .collect()
+}
+
+#[test]
+fn cr_only_files_read_every_line() {
+    // Old Mac line ends: 400 interactions, not one line with the rest silently lost.
+    let lf = small_body(400);
+    let want = read(&lf, &ReadOptions::default()).unwrap();
+    assert_eq!(want.len(), 400);
+    let cr = lf.replace('\n', "\r");
+    let got = read(&cr, &ReadOptions::default()).unwrap();
+    assert_eq!(summary(&Ok(got)), summary(&Ok(want)));
+    // The CSV variant with a header, which read as "only a header".
+    let csv = format!("user,item,rating,timestamp\n{}", lf.replace('\t', ","));
+    let want = read(&csv, &ReadOptions { keep_lines: true, ..Default::default() }).unwrap();
+    let got =
+        read(&csv.replace('\n', "\r"), &ReadOptions { keep_lines: true, ..Default::default() })
+            .unwrap();
+    assert_eq!(got.len(), 400);
+    assert_eq!(summary(&Ok(got)), summary(&Ok(want)));
+}
+
+#[test]
+fn mixed_line_ends_read_alike() {
+    // LF, CRLF and lone CR in one file, with the lone CR far from the start (found by the
+    // parser, not the sniffer), and lines numbered as `lines` numbers them.
+    let lf = small_body(300);
+    let mut mixed = String::new();
+    for (k, line) in lf.lines().enumerate() {
+        mixed.push_str(line);
+        mixed.push_str(match k % 3 {
+            _ if k < 100 => "\n",
+            0 => "\n",
+            1 => "\r\n",
+            _ => "\r",
+        });
+    }
+    let opts = ReadOptions { keep_lines: true, ..Default::default() };
+    let want = read(&lf, &opts).unwrap();
+    let got = read(&mixed, &opts).unwrap();
+    assert_eq!(summary(&Ok(got)), summary(&Ok(want)));
+    let numbered: Vec<_> = lines(mixed.as_bytes()).collect();
+    assert_eq!(numbered.len(), 300);
+    assert_eq!(numbered[200].0, lf.lines().nth(200).unwrap().as_bytes());
+    // An error after a lone CR names the line as counted with it.
+    let bad = format!("{}1\t2\tfive\t3\r", mixed);
+    let msg = read(&bad, &ReadOptions::default()).unwrap_err().to_string();
+    assert!(msg.contains("line 301, column 3"), "{msg}");
+    // A `\r\r\n` is a lone CR then a CRLF: a blank line between.
+    let d = read("1\t2\t3\r\r\n4\t5\t6\n", &opts).unwrap();
+    assert_eq!(d.lines, Some(vec![1, 3]));
+}
+
+#[test]
+fn cr_only_streamed_file() {
+    // Large enough for the streamed reader, which hands a lone-CR file to the whole read.
+    let dir = tempfile::tempdir().unwrap();
+    let lf = small_body(30_000);
+    for (k, text) in
+        [lf.replace('\n', "\r"), format!("{}{}", lf, lf.replace('\n', "\r"))].iter().enumerate()
+    {
+        let path = dir.path().join(format!("cr{k}.tsv"));
+        std::fs::write(&path, text).unwrap();
+        let d = read_interactions(&path, &ReadOptions::default()).unwrap();
+        assert_eq!(d.len(), 30_000 * (k + 1));
+        let normal =
+            parse_interactions(text.replace('\r', "\n").as_bytes(), &path, &Default::default());
+        assert_eq!(summary(&Ok(d)), summary(&normal));
+    }
+}
+
+#[test]
+fn a_line_with_a_field_missing_is_never_misread() {
+    // The timestamp must not become the rating.
+    let text = "1\t10\t4\t881250949\n1\t11\t3\t881250950\n2\t10\t881250951\n3\t12\t5\t881250952\n";
+    let err = read(text, &ReadOptions::default()).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, Error::Parse { line: 3, column: None, .. }), "{msg}");
+    assert!(msg.contains("has 3 field(s)") && msg.contains("line 1 has 4"), "{msg}");
+    // Also when the time column is not read (training) and with the fast route off.
+    for opts in [
+        ReadOptions { ignore_times: true, ..Default::default() },
+        ReadOptions { rating_col: None, ..Default::default() },
+    ] {
+        for scan in [true, false] {
+            let err = parse_with(text.as_bytes(), Path::new("t"), &opts, scan).unwrap_err();
+            assert!(matches!(err, Error::Parse { line: 3, .. }), "{err}");
+        }
+    }
+    let skip = ReadOptions { skip_invalid: true, ..Default::default() };
+    let d = read(text, &skip).unwrap();
+    assert_eq!((d.len(), d.skipped.count, d.skipped.first[0].0), (3, 1, 3));
+    assert_eq!(d.values, vec![4.0, 3.0, 5.0]);
+    // An extra field is as wrong as a missing one; with a header, the message lists it.
+    let csv = "userId,movieId,rating\n1,2,3\n1,3,4,5\n";
+    let msg = read(csv, &ReadOptions::default()).unwrap_err().to_string();
+    assert!(
+        msg.contains("line 3") && msg.contains("the header has 3 (userId, movieId, rating)"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn trailing_delimiters_are_not_a_field() {
+    // A trailing delimiter on some lines, on every line, or on the header only.
+    for text in [
+        "1,2,3\n1,3,4,\n2,2,5\n",
+        "1,2,3,\n1,3,4,\n2,2,5\n",
+        "u,i,r,\n1,2,3\n1,3,4,\n2,2,5,,\n",
+        "1\t2\t3\t\n1\t3\t4\t\n2\t2\t5\t\n",
+    ] {
+        let d = read(text, &ReadOptions::default()).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        assert_eq!(d.values, vec![3.0, 4.0, 5.0], "{text:?}");
+    }
+    // But a trailing field that is not empty is one too many.
+    let err = read("1,2,3\n1,3,4,x\n", &ReadOptions::default()).unwrap_err();
+    assert!(matches!(err, Error::Parse { line: 2, .. }), "{err}");
+    // An empty field inside the layout is a field (an empty optional last column).
+    let d = read("u,i,r,note\n1,2,3,\n1,3,4,good\n", &ReadOptions::default()).unwrap();
+    assert_eq!(d.len(), 2);
+}
+
+#[test]
+fn a_bad_timestamp_is_an_error() {
+    // Detected time column: one bad value no longer turns the times off silently.
+    let text = "1\t10\t4\t881250949\n1\t11\t3\tsoon\n2\t10\t5\t881250951\n";
+    let err = read(text, &ReadOptions::default()).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("line 2, column 4: timestamp \"soon\" is not a number"), "{msg}");
+    assert!(msg.contains("detected"), "{msg}");
+    assert!(matches!(err, Error::Parse { line: 2, .. }));
+    // Named column, with a header: the name is given.
+    let csv = "u,i,r,ts\n1,10,4,881250949\n1,11,3,soon\n";
+    let opts = ReadOptions { time_col: Some(Column::Name("ts".into())), ..Default::default() };
+    let msg = read(csv, &opts).unwrap_err().to_string();
+    assert!(msg.contains("line 3, column 4 (ts): timestamp \"soon\""), "{msg}");
+    // Skipped like any other bad line; not read at all when times are ignored.
+    let d = read(text, &ReadOptions { skip_invalid: true, ..Default::default() }).unwrap();
+    assert_eq!((d.len(), d.times), (2, Some(vec![881250949, 881250951])));
+    let d = read(text, &ReadOptions { ignore_times: true, ..Default::default() }).unwrap();
+    assert_eq!((d.len(), d.times), (3, None));
+    // A fourth column that is not a time on the first line is not taken for one.
+    for text in ["1,10,4,2020-01-01\n1,11,3,2020-01-02\n", "a,b,1,great\nc,d,2,12\n"] {
+        let d = read(text, &ReadOptions::default()).unwrap();
+        assert_eq!((d.len(), d.times), (2, None), "{text}");
+    }
+    let d = read("user,item,r,time\n1,2,3,2020-07-05 05:27\n", &ReadOptions::default()).unwrap();
+    assert_eq!(d.times, None);
+}
+
+#[test]
+fn columns_are_counted_from_one_with_names() {
+    let msg = read("u,i,r\n1,2,3\n1,3,five\n", &ReadOptions::default()).unwrap_err().to_string();
+    assert!(msg.ends_with("line 3, column 3 (r): \"five\" is not a number"), "{msg}");
+    let msg = read("u,i,r\n1,,3\n", &ReadOptions::default()).unwrap_err().to_string();
+    assert!(msg.contains("line 2, column 2 (i): empty item id"), "{msg}");
+    let opts = ReadOptions { rating_col: Some(Column::Index(5)), ..Default::default() };
+    let msg = read("1,2,3\n", &opts).unwrap_err().to_string();
+    assert!(msg.contains("column 6 is needed"), "{msg}");
+    let opts = ReadOptions { skip_invalid: true, ..Default::default() };
+    let d = read("u,i,r\n1,2,3\n1,3,five\n", &opts).unwrap();
+    assert_eq!(d.skipped.first, vec![(3, "column 3 (r): \"five\" is not a number".to_string())]);
+}
+
+#[test]
+fn line_end_and_quote_delimiters_are_refused() {
+    for d in [b'\n', b'\r', b'"'] {
+        let opts = ReadOptions { delimiter: Some(Delimiter::Byte(d)), ..Default::default() };
+        let err = read("1,2,3\n", &opts).unwrap_err();
+        assert!(matches!(err, Error::InvalidParameter { name: "delimiter", .. }), "{err}");
     }
 }

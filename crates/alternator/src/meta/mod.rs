@@ -147,8 +147,8 @@ fn resolve(
 /// Parses metadata already in memory; `path` is used in messages only.
 pub fn parse_metadata(bytes: &[u8], path: &Path, opts: &MetaOptions) -> Result<Metadata> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let lines: Vec<String> =
-        bytes.split(|&b| b == b'\n').map(|l| decode(l.strip_suffix(b"\r").unwrap_or(l))).collect();
+    // Line ends as the interaction reader knows them: `\n`, `\r\n` or a lone `\r`.
+    let lines: Vec<String> = crate::data::lines(bytes).map(|(l, _)| decode(l)).collect();
     let Some(first) = lines.iter().find(|l| !l.trim().is_empty()) else {
         return Err(Error::Empty {
             path: path.into(),

@@ -135,7 +135,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             });
         }
     };
-    let model = a.als().on_iteration(on_iter).fit(&data)?;
+    // The fit takes the data: its triplets are freed once the training matrix is built.
+    let model = a.als().on_iteration(on_iter).fit_owned(data)?;
     pb.finish_and_clear();
     model.save_with(&a.model, paths::save_options(a.fsync))?;
     let summary = model.summary();

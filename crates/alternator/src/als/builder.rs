@@ -310,12 +310,33 @@ impl<'a> Als<'a> {
     /// the likely cause) instead of NaN factors, and a fit stopped by
     /// [`Als::on_iteration_control`] ([`Error::Cancelled`]).
     pub fn fit(&mut self, data: &Interactions) -> Result<Model> {
+        self.fit_source(super::Source::Borrowed(data))
+    }
+
+    /// Trains a model on `data`, which it takes: the per-interaction arrays (12 bytes per
+    /// interaction, more with times or line numbers) are freed as soon as the training matrix
+    /// is built, so that they are not held beside the matrix and its transpose during the
+    /// iterations. The model is the same as [`Als::fit`]'s, bit for bit; the errors too.
+    ///
+    /// ```
+    /// use alternator::{Als, ReaderBuilder};
+    /// let data = ReaderBuilder::new().from_bytes(b"u1\ti1\t5\nu1\ti2\t3\nu2\ti1\t4\n", "mem")?;
+    /// let model = Als::explicit().rank(2).max_iter(3).fit_owned(data)?;
+    /// assert_eq!(model.users().len(), 2);
+    /// # Ok::<(), alternator::Error>(())
+    /// ```
+    pub fn fit_owned(&mut self, data: Interactions) -> Result<Model> {
+        self.fit_source(super::Source::Owned(data))
+    }
+
+    fn fit_source(&mut self, data: super::Source<'_>) -> Result<Model> {
         let params = self.params()?;
         let dup = self.duplicates_policy();
         let clip = self.clip_predictions;
         let start = self.start.take().map(|b| *b);
         if let Some((uf, itf)) = &start {
-            super::warm::check_start(uf, itf, data.users.len(), data.items.len(), params.rank)?;
+            let d = data.interactions();
+            super::warm::check_start(uf, itf, d.users.len(), d.items.len(), params.rank)?;
         }
         let mut cb = self.on_iteration.take();
         let mut on_iter = |r: &IterationReport| match cb.as_mut() {

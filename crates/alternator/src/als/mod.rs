@@ -123,13 +123,33 @@ fn check_inputs(user_items: &Csr, params: &AlsParams) -> Result<()> {
     Ok(())
 }
 
-/// Builds the complete [`Model`] from ingested data ([`Als::fit`]): combines duplicates per
-/// `dup`, trains with [`fit`], and records the ids, the training CSR (`seen`), the value range, the number of
-/// interactions, the fit time, the loss history, the time of training and the source path.
+/// The interactions a fit trains on: borrowed ([`Als::fit`]) or taken ([`Als::fit_owned`],
+/// whose per-interaction arrays are dropped once the training matrix is built).
+pub(crate) enum Source<'a> {
+    /// The caller keeps the data.
+    Borrowed(&'a Interactions),
+    /// The fit takes the data.
+    Owned(Interactions),
+}
+
+impl Source<'_> {
+    /// The interactions, whichever way they are held.
+    pub(crate) fn interactions(&self) -> &Interactions {
+        match self {
+            Source::Borrowed(d) => d,
+            Source::Owned(d) => d,
+        }
+    }
+}
+
+/// Builds the complete [`Model`] from ingested data ([`Als::fit`], [`Als::fit_owned`]):
+/// combines duplicates per `dup`, trains with [`fit`], and records the ids, the training CSR
+/// (`seen`), the value range, the number of interactions, the fit time, the loss history, the
+/// time of training and the source path. Owned data keeps only its ids past the CSR build.
 /// Training starts from `start` when given (checked by the caller), and stops with
 /// [`Error::Cancelled`] when `on_iter` breaks.
 pub(crate) fn train_model(
-    data: &Interactions,
+    data: Source<'_>,
     dup: Duplicates,
     params: &AlsParams,
     clip_predictions: bool,
@@ -138,7 +158,16 @@ pub(crate) fn train_model(
 ) -> Result<Model> {
     params.validate()?;
     let t0 = Instant::now();
-    let csr = data.to_csr(dup);
+    let d = data.interactions();
+    let csr = d.to_csr(dup);
+    let (value_min, value_max) = d.value_range();
+    let interactions = d.len();
+    let source = d.path.display().to_string();
+    let (users, items) = match data {
+        Source::Borrowed(d) => (d.users.clone(), d.items.clone()),
+        // The triplets, times and line numbers go here, before the transpose is built.
+        Source::Owned(d) => (d.users, d.items),
+    };
     let mut cancelled = None;
     let out = observe::fit_from(&csr, params, start, &mut |r, _| {
         let flow = on_iter(r);
@@ -151,28 +180,27 @@ pub(crate) fn train_model(
         return Err(Error::Cancelled { iteration });
     }
     let fit_seconds = t0.elapsed().as_secs_f64();
-    let (value_min, value_max) = data.value_range();
     let trained_at_unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
     Ok(Model {
         params: params.clone(),
-        users: data.users.clone(),
-        items: data.items.clone(),
+        users,
+        items,
         user_factors: out.user_factors,
         item_factors: out.item_factors,
         biases: out.biases,
         clip_predictions,
         seen: csr,
         summary: TrainingSummary {
-            interactions: data.len(),
+            interactions,
             value_min,
             value_max,
             fit_seconds,
             history: out.history,
             trained_at_unix,
-            source: data.path.display().to_string(),
+            source,
         },
         bounds: Default::default(),
     })

@@ -471,3 +471,27 @@ mod props {
         }
     }
 }
+
+/// `Als::fit_owned` frees the triplets early but trains the same model as `Als::fit`, bit for
+/// bit, explicit and implicit (with duplicates, which the implicit fit sums).
+#[test]
+fn fit_owned_equals_fit() {
+    let mut g = SplitMix64::new(7);
+    let mut text = String::new();
+    for _ in 0..3000 {
+        let (u, i, r) = (g.below(200), g.below(90), 1 + g.below(5));
+        text.push_str(&format!("u{u}\ti{i}\t{r}\n"));
+    }
+    for als in [Als::explicit(), Als::implicit()] {
+        let mut als = als.rank(6).max_iter(4);
+        let data = crate::ReaderBuilder::new().from_bytes(text.as_bytes(), "mem").unwrap();
+        let a = als.fit(&data).unwrap();
+        let b = als.fit_owned(data).unwrap();
+        assert_eq!(a.user_factors().as_slice(), b.user_factors().as_slice());
+        assert_eq!(a.item_factors().as_slice(), b.item_factors().as_slice());
+        assert_eq!(a.users(), b.users());
+        assert_eq!(a.summary().interactions, b.summary().interactions);
+        assert_eq!(a.summary().value_max, b.summary().value_max);
+        assert_eq!(a.training_matrix(), b.training_matrix());
+    }
+}

@@ -25,8 +25,10 @@ use crate::sparse::{Csr, Duplicates};
 mod builder;
 mod chunk;
 mod fields;
+mod input;
 mod local_ids;
 mod number;
+mod parquet;
 mod parse;
 mod scan;
 mod sniff;
@@ -36,6 +38,7 @@ mod stream;
 mod tests;
 
 pub use builder::{InteractionsBuilder, ReaderBuilder};
+pub use input::{InputFormat, decompress, read_text};
 pub(crate) use fields::split_fields;
 pub(crate) use sniff::detect_delimiter;
 
@@ -223,6 +226,9 @@ pub struct Interactions {
     pub delimiter: Option<Delimiter>,
     /// Lines skipped under [`ReaderBuilder::skip_invalid`].
     pub skipped: SkipReport,
+    /// How the input was stored (for Parquet, `lines` are 1-based row numbers and `header`
+    /// the column names).
+    pub format: InputFormat,
 }
 
 impl Interactions {
@@ -267,6 +273,9 @@ pub(crate) fn read_interactions(
     opts: &ReadOptions,
 ) -> Result<Interactions> {
     let path = path.as_ref();
+    if let Some(data) = input::read_other(path, opts)? {
+        return Ok(data);
+    }
     #[cfg(unix)]
     if let Some(data) = stream::read(path, opts)? {
         return Ok(data);

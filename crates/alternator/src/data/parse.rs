@@ -242,6 +242,7 @@ pub(super) fn assemble(
         header: layout.header.clone(),
         delimiter: Some(layout.delimiter),
         skipped,
+        format: super::InputFormat::Text,
     }))
 }
 

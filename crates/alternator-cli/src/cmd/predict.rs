@@ -21,7 +21,7 @@ use crate::paths::{self, OutFile, SendOut};
 /// Flags of `alternator predict`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The model file (from `alternator fit`)
+    /// The model file (from `alternator fit`) or a Spark ALSModel directory
     #[arg(long)]
     pub model: PathBuf,
     /// The (user, item) pairs to score: an interaction file (any value column is ignored;

@@ -156,7 +156,9 @@ pub(super) fn read_other(path: &Path, opts: &ReadOptions) -> Result<Option<Inter
 pub(super) fn read_bytes(bytes: Vec<u8>, name: &Path, opts: &ReadOptions) -> Result<Interactions> {
     let format = InputFormat::sniff(&bytes);
     match format {
-        InputFormat::Parquet if looks_like_parquet(&bytes) => parquet::read_bytes(bytes, name, opts),
+        InputFormat::Parquet if looks_like_parquet(&bytes) => {
+            parquet::read_bytes(bytes, name, opts)
+        }
         InputFormat::Gzip | InputFormat::Zstd => {
             let text = decompress(bytes, name)?;
             let mut data = super::parse_interactions(&text, name, opts)?;

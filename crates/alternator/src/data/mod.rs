@@ -38,8 +38,8 @@ mod stream;
 mod tests;
 
 pub use builder::{InteractionsBuilder, ReaderBuilder};
-pub use input::{InputFormat, decompress, read_text};
 pub(crate) use fields::split_fields;
+pub use input::{InputFormat, decompress, read_text};
 pub(crate) use sniff::detect_delimiter;
 
 use parse::parse_with;

@@ -14,13 +14,13 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use arrow_array::Array;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, TimestampMicrosecondType,
-    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt8Type,
-    UInt16Type, UInt32Type, UInt64Type,
+    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type,
+    UInt32Type, UInt64Type,
 };
-use arrow_array::Array;
 use arrow_schema::{DataType, Schema, TimeUnit};
 use rayon::prelude::*;
 
@@ -120,7 +120,11 @@ fn resolve(schema: &Schema, col: &Column, role: Role, path: &Path) -> Result<Str
         Column::Name(n) => schema.field_with_name(n).map_err(|_| {
             Error::param(
                 role.param(),
-                format!("{}: no column {n:?}; the columns are {}", path.display(), names.join(", ")),
+                format!(
+                    "{}: no column {n:?}; the columns are {}",
+                    path.display(),
+                    names.join(", ")
+                ),
             )
         })?,
     };
@@ -156,7 +160,9 @@ impl Plan {
                 let found = schema
                     .fields()
                     .iter()
-                    .find(|f| matches!(f.name().to_ascii_lowercase().as_str(), "timestamp" | "time"))
+                    .find(|f| {
+                        matches!(f.name().to_ascii_lowercase().as_str(), "timestamp" | "time")
+                    })
                     .or_else(|| schema.fields().get(3))
                     .filter(|f| Role::Time.accepts(f.data_type()))
                     .filter(|f| !used.contains(&Some(f.name())))
@@ -428,9 +434,9 @@ fn run_task(
     part.for_each_batch(cols, task.row_group, task.offset, task.len, |batch| {
         let n = batch.num_rows();
         let col = |name: &str| {
-            batch.column_by_name(name).ok_or_else(|| {
-                Error::table(&part.path, format!("a batch has no column {name:?}"))
-            })
+            batch
+                .column_by_name(name)
+                .ok_or_else(|| Error::table(&part.path, format!("a batch has no column {name:?}")))
         };
         let (ucol, icol) = (col(&plan.user)?, col(&plan.item)?);
         let mut problems: Vec<Problem> = Vec::new();
@@ -480,7 +486,8 @@ fn run_task(
                 res.skipped += 1;
                 if res.skip_examples.len() < SKIP_EXAMPLES {
                     let row = task.table_row1 + (done + r) as u64;
-                    res.skip_examples.push((row, format!("row {row}, column {column:?}: {message}")));
+                    res.skip_examples
+                        .push((row, format!("row {row}, column {column:?}: {message}")));
                 }
             }
         }
@@ -632,8 +639,16 @@ fn values_of(c: &dyn Array, out: &mut Vec<f32>) {
         )*};
     }
     nums!(
-        Float32Type, Float64Type, Int32Type, Int64Type, Int16Type, Int8Type, UInt32Type,
-        UInt64Type, UInt16Type, UInt8Type
+        Float32Type,
+        Float64Type,
+        Int32Type,
+        Int64Type,
+        Int16Type,
+        Int8Type,
+        UInt32Type,
+        UInt64Type,
+        UInt16Type,
+        UInt8Type
     );
     out.resize(c.len(), f32::NAN);
 }
@@ -666,8 +681,14 @@ fn times_of(c: &dyn Array, out: &mut Vec<i64>) {
         )*};
     }
     stamps!(
-        TimestampSecondType, TimestampMillisecondType, TimestampMicrosecondType,
+        TimestampSecondType,
+        TimestampMillisecondType,
+        TimestampMicrosecondType,
         TimestampNanosecondType
     );
     out.resize(c.len(), 0);
 }
+
+#[cfg(test)]
+#[path = "parquet_tests.rs"]
+mod tests;

@@ -16,7 +16,8 @@ use crate::tables::read::Table;
 /// Parses the first line of a metadata part file; the error says what is wrong.
 pub(super) fn parse_metadata(bytes: &[u8]) -> std::result::Result<SparkMetadata, String> {
     let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-    let line = std::str::from_utf8(line).map_err(|_| "the metadata is not UTF-8 text".to_string())?;
+    let line =
+        std::str::from_utf8(line).map_err(|_| "the metadata is not UTF-8 text".to_string())?;
     let value: Value = serde_json::from_str(line)
         .map_err(|e| format!("the metadata's first line is not a JSON object: {e}"))?;
     let class = value.get("class").and_then(Value::as_str).unwrap_or("");

@@ -87,9 +87,8 @@ pub fn is_model_dir(path: &Path) -> bool {
 
 /// Metadata for a model of `rank` factors, saved now.
 fn metadata_for(rank: usize) -> SparkMetadata {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     let uid = format!("ALS_{:012x}", (now.as_nanos() as u64) & 0xffff_ffff_ffff);
     let params = |m: Value| match m {
         Value::Object(o) => o,
@@ -100,7 +99,9 @@ fn metadata_for(rank: usize) -> SparkMetadata {
         timestamp: i64::try_from(now.as_millis()).unwrap_or(i64::MAX),
         spark_version: SPARK_VERSION.into(),
         uid,
-        param_map: params(json!({"userCol": "user", "itemCol": "item", "coldStartStrategy": "nan"})),
+        param_map: params(
+            json!({"userCol": "user", "itemCol": "item", "coldStartStrategy": "nan"}),
+        ),
         default_param_map: params(json!({
             "userCol": "user", "itemCol": "item", "predictionCol": "prediction",
             "coldStartStrategy": "nan", "blockSize": 4096
@@ -128,9 +129,8 @@ fn spark_factors(model: &Model) -> (Factors, Factors) {
         }
         Factors::from_vec(f.rows(), rank, data).unwrap_or_default()
     };
-    let user = widen(model.user_factors(), &|r| {
-        [b.global + b.user.get(r).copied().unwrap_or(0.0), 1.0]
-    });
+    let user =
+        widen(model.user_factors(), &|r| [b.global + b.user.get(r).copied().unwrap_or(0.0), 1.0]);
     let item = widen(model.item_factors(), &|r| [1.0, b.item.get(r).copied().unwrap_or(0.0)]);
     (user, item)
 }
@@ -213,19 +213,15 @@ pub fn load_with_info(dir: &Path) -> Result<(Model, ModelFileInfo)> {
     }
     let md_dir = dir.join("metadata");
     if !md_dir.is_dir() {
-        return Err(bad(
-            "not a Spark ALSModel directory: it has no metadata/ subdirectory".into(),
-        ));
+        return Err(bad("not a Spark ALSModel directory: it has no metadata/ subdirectory".into()));
     }
     let md_files = list_parts(&md_dir)?;
     let Some(md_path) = md_files.first() else {
         return Err(bad("metadata/ holds no part file".into()));
     };
     let md_bytes = std::fs::read(md_path).map_err(|e| Error::io(md_path, e))?;
-    let meta = load::parse_metadata(&md_bytes).map_err(|m| Error::ModelFormat {
-        path: md_path.clone(),
-        message: m,
-    })?;
+    let meta = load::parse_metadata(&md_bytes)
+        .map_err(|m| Error::ModelFormat { path: md_path.clone(), message: m })?;
     let rank = meta.rank;
     let mut crc = crc32fast::Hasher::new();
     crc.update(&md_bytes);

@@ -2,9 +2,12 @@
 //! and Hive write them, or bytes in memory), their metadata, and record batches of any row
 //! range of a part, so that callers can read row groups (or slices of one) in parallel.
 
+use std::cell::Cell;
 use std::fs::File;
 use std::io::Read;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
+use std::sync::Once;
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
@@ -13,6 +16,7 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
+use parquet::file::reader::ChunkReader;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
@@ -74,6 +78,31 @@ pub(crate) fn list_parts(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(parts)
 }
 
+/// Checks that every row group's row count and every column chunk's place are possible for a
+/// file of `len` bytes: the parquet crate asserts (panics) on some impossible ones.
+fn check_chunks(meta: &ArrowReaderMetadata, len: u64) -> std::result::Result<(), String> {
+    for (g, rg) in meta.metadata().row_groups().iter().enumerate() {
+        if rg.num_rows() < 0 {
+            return Err(format!("row group {g} claims {} rows", rg.num_rows()));
+        }
+        for c in rg.columns() {
+            let start = c.dictionary_page_offset().unwrap_or(c.data_page_offset());
+            let size = c.compressed_size();
+            let end = u64::try_from(start)
+                .ok()
+                .zip(u64::try_from(size).ok())
+                .and_then(|(a, b)| a.checked_add(b));
+            if end.is_none_or(|e| e > len) {
+                return Err(format!(
+                    "the metadata places a column chunk of row group {g} at bytes {start}..+{size}, \
+                     outside the file's {len} bytes (a damaged or truncated file)"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Part {
     fn open(source: Source, path: PathBuf, options: &ArrowReaderOptions) -> Result<Part> {
         let meta = match &source {
@@ -87,11 +116,19 @@ impl Part {
                         "not a Parquet file (it does not start with the Parquet magic bytes PAR1)",
                     ));
                 }
-                ArrowReaderMetadata::load(&file, options.clone())
+                guarded(&path, || {
+                    ArrowReaderMetadata::load(&file, options.clone()).map_err(|e| pq_err(&path, e))
+                })?
             }
-            Source::Bytes(b) => ArrowReaderMetadata::load(b, options.clone()),
-        }
-        .map_err(|e| pq_err(&path, e))?;
+            Source::Bytes(b) => guarded(&path, || {
+                ArrowReaderMetadata::load(b, options.clone()).map_err(|e| pq_err(&path, e))
+            })?,
+        };
+        let len = match &source {
+            Source::File(p) => std::fs::metadata(p).map_err(|e| Error::io(p, e))?.len(),
+            Source::Bytes(b) => b.len() as u64,
+        };
+        check_chunks(&meta, len).map_err(|m| Error::table(&path, m))?;
         Ok(Part { source, path, meta })
     }
 
@@ -123,47 +160,86 @@ impl Part {
         row_group: usize,
         offset: usize,
         len: usize,
-        mut f: impl FnMut(&RecordBatch) -> Result<()>,
+        f: impl FnMut(&RecordBatch) -> Result<()>,
     ) -> Result<()> {
-        let batch = len.clamp(1, 64 << 10);
+        let range = Rows { row_group, offset, len };
         match &self.source {
             Source::File(p) => {
                 let file = File::open(p).map_err(|e| Error::io(p, e))?;
-                let b = ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.meta.clone());
-                let mask = ProjectionMask::roots(b.parquet_schema(), columns.iter().copied());
-                let reader = b
-                    .with_row_groups(vec![row_group])
-                    .with_projection(mask)
-                    .with_offset(offset)
-                    .with_limit(len)
-                    .with_batch_size(batch)
-                    .build()
-                    .map_err(|e| pq_err(&self.path, e))?;
-                for rb in reader {
-                    f(&rb.map_err(|e| pq_err(&self.path, e))?)?;
-                }
+                self.batches(file, columns, range, f)
             }
-            Source::Bytes(bytes) => {
-                let b = ParquetRecordBatchReaderBuilder::new_with_metadata(
-                    bytes.clone(),
-                    self.meta.clone(),
-                );
-                let mask = ProjectionMask::roots(b.parquet_schema(), columns.iter().copied());
-                let reader = b
-                    .with_row_groups(vec![row_group])
-                    .with_projection(mask)
-                    .with_offset(offset)
-                    .with_limit(len)
-                    .with_batch_size(batch)
-                    .build()
-                    .map_err(|e| pq_err(&self.path, e))?;
-                for rb in reader {
-                    f(&rb.map_err(|e| pq_err(&self.path, e))?)?;
-                }
-            }
+            Source::Bytes(bytes) => self.batches(bytes.clone(), columns, range, f),
+        }
+    }
+
+    fn batches<R: ChunkReader + 'static>(
+        &self,
+        input: R,
+        columns: &[usize],
+        rows: Rows,
+        mut f: impl FnMut(&RecordBatch) -> Result<()>,
+    ) -> Result<()> {
+        let b = ParquetRecordBatchReaderBuilder::new_with_metadata(input, self.meta.clone());
+        let mask = ProjectionMask::roots(b.parquet_schema(), columns.iter().copied());
+        let mut reader = guarded(&self.path, || {
+            b.with_row_groups(vec![rows.row_group])
+                .with_projection(mask)
+                .with_offset(rows.offset)
+                .with_limit(rows.len)
+                .with_batch_size(rows.len.clamp(1, 64 << 10))
+                .build()
+                .map_err(|e| pq_err(&self.path, e))
+        })?;
+        // The decoder's panics on damaged pages are caught here (and only here: not in `f`).
+        while let Some(rb) = guarded(&self.path, || Ok(reader.next()))? {
+            f(&rb.map_err(|e| pq_err(&self.path, e))?)?;
         }
         Ok(())
     }
+}
+
+/// Rows `offset..offset + len` of one row group.
+#[derive(Clone, Copy)]
+struct Rows {
+    row_group: usize,
+    offset: usize,
+    len: usize,
+}
+
+thread_local! {
+    /// Set while this thread runs the Parquet decoder under [`guarded`].
+    static DECODING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` (a call into the parquet crate) catching its panics as a bad-input error naming
+/// `path`. The parquet crate asserts on some damaged pages and metadata instead of returning
+/// an error; a damaged file must not take the process down. The panic hook in place is kept
+/// for every other panic: the first call wraps it so that it stays silent only for a panic
+/// raised while this thread is inside `guarded`.
+pub(crate) fn guarded<T>(path: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !DECODING.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was = DECODING.with(|d| d.replace(true));
+    let r = std::panic::catch_unwind(AssertUnwindSafe(f));
+    DECODING.with(|d| d.set(was));
+    r.unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        Err(Error::table(
+            path,
+            format!("not a readable Parquet file: the decoder failed on damaged data ({what})"),
+        ))
+    })
 }
 
 impl Table {

@@ -146,13 +146,14 @@ impl<W: Write + Send> ListWriter<W> {
             id_array(self.targets.iter().map(String::as_str), self.target_int),
             Arc::new(Float32Array::from(std::mem::take(&mut self.ratings))),
         ];
-        let structs = StructArray::try_new(self.struct_fields.clone(), children, None).map_err(err)?;
+        let structs =
+            StructArray::try_new(self.struct_fields.clone(), children, None).map_err(err)?;
         let offsets = OffsetBuffer::new(std::mem::replace(&mut self.offsets, vec![0]).into());
         let lists = ListArray::try_new(self.list_field.clone(), offsets, Arc::new(structs), None)
             .map_err(err)?;
         let queries = id_array(self.queries.iter().map(String::as_str), self.query_int);
-        let batch =
-            RecordBatch::try_new(self.schema.clone(), vec![queries, Arc::new(lists)]).map_err(err)?;
+        let batch = RecordBatch::try_new(self.schema.clone(), vec![queries, Arc::new(lists)])
+            .map_err(err)?;
         self.queries.clear();
         self.targets.clear();
         self.writer.write(&batch).map_err(|e| write_err(&self.name, e))
@@ -308,10 +309,7 @@ pub fn filter_rows<W: Write + Send>(
             })?;
         }
     }
-    writers
-        .into_iter()
-        .map(|(w, name)| w.into_inner().map_err(|e| write_err(name, e)))
-        .collect()
+    writers.into_iter().map(|(w, name)| w.into_inner().map_err(|e| write_err(name, e))).collect()
 }
 
 /// Predictions for the (user, item) pairs of a Parquet input, in Spark's `transform` shape:

@@ -137,7 +137,10 @@ pub fn input_text(path: &Path) -> anyhow::Result<std::borrow::Cow<'static, [u8]>
         let b = stdin_bytes()?;
         return Ok(match alternator::InputFormat::sniff(b) {
             alternator::InputFormat::Text => std::borrow::Cow::Borrowed(b),
-            _ => std::borrow::Cow::Owned(alternator::data::decompress(b.to_vec(), Path::new(STDIN_NAME))?),
+            _ => std::borrow::Cow::Owned(alternator::data::decompress(
+                b.to_vec(),
+                Path::new(STDIN_NAME),
+            )?),
         });
     }
     Ok(std::borrow::Cow::Owned(alternator::data::read_text(path)?))

@@ -70,7 +70,7 @@ impl InputFormat {
                 && f.seek(SeekFrom::End(-4)).is_ok()
                 && f.read_exact(&mut tail).is_ok()
                 && &tail == PARQUET_MAGIC;
-            if !ends {
+            if !ends && !has_binary_head(&mut f) {
                 return Ok(InputFormat::Text);
             }
         }
@@ -91,6 +91,17 @@ impl InputFormat {
             InputFormat::Parquet => "parquet",
         }
     }
+}
+
+/// Bytes a text file never holds within its first 4 KiB: a NUL. A file that starts with the
+/// Parquet magic, lacks the closing one and holds a NUL is a truncated Parquet file, not text
+/// whose first field happens to start with `PAR1`.
+fn has_binary_head(f: &mut std::fs::File) -> bool {
+    use std::io::{Seek, SeekFrom};
+    let mut head = Vec::with_capacity(4096);
+    f.seek(SeekFrom::Start(0)).is_ok()
+        && f.take(4096).read_to_end(&mut head).is_ok()
+        && memchr::memchr(0, &head).is_some()
 }
 
 /// Decompresses gzip (every member, as `gzip -d` does) or zstd (every frame) content; text is
@@ -156,7 +167,10 @@ pub(super) fn read_other(path: &Path, opts: &ReadOptions) -> Result<Option<Inter
 pub(super) fn read_bytes(bytes: Vec<u8>, name: &Path, opts: &ReadOptions) -> Result<Interactions> {
     let format = InputFormat::sniff(&bytes);
     match format {
-        InputFormat::Parquet if looks_like_parquet(&bytes) => {
+        InputFormat::Parquet
+            if looks_like_parquet(&bytes)
+                || memchr::memchr(0, bytes.get(..4096).unwrap_or(&bytes)).is_some() =>
+        {
             parquet::read_bytes(bytes, name, opts)
         }
         InputFormat::Gzip | InputFormat::Zstd => {

@@ -4,7 +4,7 @@
 
 use std::cell::Cell;
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
@@ -23,6 +23,11 @@ use crate::error::{Error, Result};
 
 /// The four bytes a Parquet file starts and ends with.
 pub(crate) const MAGIC: &[u8; 4] = b"PAR1";
+
+/// The message for a file that starts as Parquet but is cut short.
+const TRUNCATED: &str = "a truncated or damaged Parquet file: it starts with the Parquet magic \
+                         bytes PAR1 but does not end with them (the footer, which describes the \
+                         columns, is missing)";
 
 /// True when `bytes` look like a whole Parquet file: the magic at both ends.
 pub(crate) fn looks_like_parquet(bytes: &[u8]) -> bool {
@@ -115,6 +120,13 @@ impl Part {
                         p,
                         "not a Parquet file (it does not start with the Parquet magic bytes PAR1)",
                     ));
+                }
+                let mut tail = [0u8; 4];
+                let ends = file.seek(SeekFrom::End(-4)).is_ok()
+                    && file.read_exact(&mut tail).is_ok()
+                    && &tail == MAGIC;
+                if !ends {
+                    return Err(Error::table(p, TRUNCATED));
                 }
                 guarded(&path, || {
                     ArrowReaderMetadata::load(&file, options.clone()).map_err(|e| pq_err(&path, e))
@@ -274,7 +286,7 @@ impl Table {
     pub(crate) fn from_bytes(bytes: Bytes, name: &Path, arrow_schema: bool) -> Result<Table> {
         let options = ArrowReaderOptions::new().with_skip_arrow_metadata(!arrow_schema);
         if !looks_like_parquet(&bytes) {
-            return Err(Error::table(name, "not a Parquet file"));
+            return Err(Error::table(name, TRUNCATED));
         }
         let part = Part::open(Source::Bytes(bytes), name.into(), &options)?;
         Ok(Table { path: name.into(), parts: vec![part] })

@@ -143,11 +143,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         let pred = preds.get(next).copied().flatten();
         next += 1;
-        if pred.is_none() {
-            if a.cold_start_strategy == ColdStartArg::Drop {
-                dropped += 1;
-                continue;
-            }
+        if pred.is_none() && a.cold_start_strategy == ColdStartArg::Drop {
+            dropped += 1;
+            continue;
         }
         buf.clear();
         buf.extend_from_slice(raw);

@@ -20,10 +20,10 @@ pub struct InputArgs {
     /// The first line is data, not a header
     #[arg(long)]
     pub no_header: bool,
-    /// User id column: 0-based position or header name
+    /// User id column: 0-based position or header name (Parquet: column name or position)
     #[arg(long, default_value = "0")]
     pub user_col: String,
-    /// Item id column: 0-based position or header name
+    /// Item id column: 0-based position or header name (Parquet: column name or position)
     #[arg(long, default_value = "1")]
     pub item_col: String,
     /// Value column: position, header name, or `none` (every interaction counts 1.0)
@@ -112,7 +112,12 @@ impl InputArgs {
     ) -> anyhow::Result<Interactions> {
         let mut r = self.reader()?;
         tweak(&mut r);
-        let data = r.from_path(path).map_err(|e| match &e {
+        let read = if crate::paths::is_stdout(path) {
+            r.from_bytes(stdin_bytes()?, STDIN_NAME)
+        } else {
+            r.from_path(path)
+        };
+        let data = read.map_err(|e| match &e {
             // The library says the time column was guessed; the flags that settle it are ours.
             alternator::Error::Parse { message, .. }
                 if message.contains("time column was detected") =>
@@ -124,6 +129,38 @@ impl InputArgs {
         report_skipped(&data);
         Ok(data)
     }
+}
+
+/// The name standard input goes by in messages.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// Everything on standard input, read once (a verb that reads its input twice, such as
+/// `predict` copying the lines it scored, gets the same bytes again).
+pub fn stdin_bytes() -> anyhow::Result<&'static [u8]> {
+    static STDIN: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    if let Some(b) = STDIN.get() {
+        return Ok(b);
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
+        .map_err(|e| alternator::Error::io(STDIN_NAME, e))?;
+    Ok(STDIN.get_or_init(|| bytes))
+}
+
+/// The text of an input (`-` for standard input), decompressed when it is gzip or zstd: for
+/// verbs that copy the lines they read.
+pub fn input_text(path: &Path) -> anyhow::Result<std::borrow::Cow<'static, [u8]>> {
+    if crate::paths::is_stdout(path) {
+        let b = stdin_bytes()?;
+        return Ok(match alternator::InputFormat::sniff(b) {
+            alternator::InputFormat::Text => std::borrow::Cow::Borrowed(b),
+            _ => std::borrow::Cow::Owned(alternator::data::decompress(
+                b.to_vec(),
+                Path::new(STDIN_NAME),
+            )?),
+        });
+    }
+    Ok(std::borrow::Cow::Owned(alternator::data::read_text(path)?))
 }
 
 /// `--confidence` values.

@@ -38,8 +38,10 @@ enum Command {
     RecommendUsers(cmd::recommend_users::Args),
     /// Items (or users) most similar to one, by cosine similarity of factors
     Similar(cmd::similar::Args),
-    /// Write user and item factors (and biases) with their ids
+    /// Write user and item factors (and biases) with their ids, or a Spark ALSModel directory
     Export(cmd::export::Args),
+    /// Convert a Spark ALSModel directory into a model file
+    Import(cmd::import::Args),
     /// Grid search over rank, reg-param, alpha, ... with cross-validation, curves and plots
     Tune(cmd::tune::Args),
     /// HTTP recommendation service with hot reload
@@ -63,6 +65,7 @@ fn main() {
         Command::RecommendUsers(a) => cmd::recommend_users::run(a),
         Command::Similar(a) => cmd::similar::run(a),
         Command::Export(a) => cmd::export::run(a),
+        Command::Import(a) => cmd::import::run(a),
         Command::Tune(a) => cmd::tune::run(a),
         Command::Serve(a) => cmd::serve::run(a),
     };

@@ -177,3 +177,61 @@ impl Write for OutFile {
         }
     }
 }
+
+/// An output for a writer that must be `Send` (the Parquet writer): standard output for `-`,
+/// else a file written atomically, in place once [`SendOut::finish`]ed.
+pub enum SendOut {
+    /// Standard output.
+    Stdout(std::io::BufWriter<std::io::Stdout>),
+    /// A file.
+    File(std::io::BufWriter<AtomicFile>, PathBuf),
+}
+
+impl SendOut {
+    /// Opens `path`, or standard output for `-`.
+    pub fn create(path: &Path) -> anyhow::Result<SendOut> {
+        Ok(if is_stdout(path) {
+            SendOut::Stdout(std::io::BufWriter::new(std::io::stdout()))
+        } else {
+            SendOut::File(
+                std::io::BufWriter::with_capacity(1 << 20, AtomicFile::create(path)?),
+                path.to_path_buf(),
+            )
+        })
+    }
+
+    /// Flushes everything and, for a file, renames it into place.
+    pub fn finish(self) -> Result<(), alternator::Error> {
+        match self {
+            SendOut::Stdout(mut w) => w.flush().map_err(|e| alternator::Error::io("<stdout>", e)),
+            SendOut::File(w, p) => {
+                w.into_inner().map_err(|e| alternator::Error::io(&p, e.into_error()))?.commit()
+            }
+        }
+    }
+}
+
+impl Write for SendOut {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            SendOut::Stdout(w) => w.write(buf),
+            SendOut::File(w, _) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            SendOut::Stdout(w) => w.flush(),
+            SendOut::File(w, _) => w.flush(),
+        }
+    }
+}
+
+/// True when an output is Parquet: `--format parquet`, or no format given and a name ending in
+/// `.parquet`.
+pub fn is_parquet_out(path: &Path, format: Option<&str>) -> bool {
+    match format {
+        Some(f) => f.eq_ignore_ascii_case("parquet"),
+        None => path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet")),
+    }
+}

@@ -92,8 +92,10 @@ pub struct Summary {
     pub has_time: bool,
     /// The detected or given delimiter.
     pub delimiter: String,
-    /// The header line's columns, when there was one.
+    /// The header line's columns, when there was one (Parquet: the column names).
     pub header: Option<Vec<String>>,
+    /// How the input was stored: text, gzip, zstd or parquet.
+    pub format: alternator::InputFormat,
     /// Lines skipped under `--skip-invalid`.
     pub skipped: u64,
     /// A few example user ids, as in the file.
@@ -145,6 +147,7 @@ pub fn summarize(data: &Interactions) -> Summary {
         has_time: data.times.is_some(),
         delimiter: data.delimiter.map(|d| d.name()).unwrap_or_default(),
         header: data.header.clone(),
+        format: data.format(),
         skipped: data.skipped.count,
         sample_users: sample(&data.users),
         sample_items: sample(&data.items),

@@ -58,6 +58,20 @@ pub enum Error {
         /// What was wrong.
         message: String,
     },
+    /// A table (Parquet) or a Spark model directory could not be read or used: a file that is
+    /// not Parquet, a truncated one, a column of the wrong type, a null where a value is
+    /// needed. `row` is 1-based, as file lines are.
+    #[error("{path}: {}{message}", table_place(*row, column.as_deref()))]
+    Table {
+        /// The file (or directory).
+        path: PathBuf,
+        /// The 1-based row, when one row is at fault.
+        row: Option<u64>,
+        /// The column, when one is at fault.
+        column: Option<String>,
+        /// What was wrong.
+        message: String,
+    },
     /// An input had no usable data.
     #[error("{path}: {message}")]
     Empty {
@@ -151,6 +165,15 @@ pub enum Error {
     Internal(String),
 }
 
+fn table_place(row: Option<u64>, column: Option<&str>) -> String {
+    match (row, column) {
+        (Some(r), Some(c)) => format!("row {r} (index {}), column {c:?}: ", r.saturating_sub(1)),
+        (Some(r), None) => format!("row {r} (index {}): ", r.saturating_sub(1)),
+        (None, Some(c)) => format!("column {c:?}: "),
+        (None, None) => String::new(),
+    }
+}
+
 fn suggestion_text(s: &[String]) -> String {
     if s.is_empty() { String::new() } else { format!("; closest titles: {}", s.join(", ")) }
 }
@@ -168,6 +191,11 @@ fn unknown_text(ids: &[String]) -> String {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// A table error about the whole file (no row or column).
+    pub(crate) fn table(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Table { path: path.into(), row: None, column: None, message: message.into() }
+    }
+
     /// Wraps an I/O error with the path it happened on.
     pub fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         Error::Io { path: path.into(), error }

@@ -55,13 +55,15 @@
 //! # Ok::<(), alternator::Error>(())
 //! ```
 //!
-//! Files are read with [`ReaderBuilder`] (MovieLens, CSV/TSV, delimiter and header sniffed).
+//! Files are read with [`ReaderBuilder`] (MovieLens, CSV/TSV, delimiter and header sniffed;
+//! gzip or zstd text; Parquet files and Spark's directories of part files).
 //! The modules, by concept: [`data`] reads interactions, [`als`] trains ([`Als`]), [`model`]
 //! is the trained [`Model`], [`evaluate`] scores it, [`recommend`] ranks items and users,
 //! [`meta`] reads item titles, [`split`] makes train/test splits, [`tune`] searches
 //! hyper-parameters, [`generate`] writes synthetic data sets, [`json`] is the JSON shape of
-//! results every front end prints, and [`files`] is how every file is written (atomically,
-//! symbolic links written through, optionally `fsync`ed).
+//! results every front end prints, [`files`] is how every file is written (atomically,
+//! symbolic links written through, optionally `fsync`ed), [`tables`] writes Parquet in
+//! Spark's schemas, and [`spark`] reads and writes Spark `ALSModel` directories.
 #![deny(missing_docs)]
 
 pub mod als;
@@ -73,7 +75,9 @@ pub mod json;
 pub mod meta;
 pub mod model;
 pub mod recommend;
+pub mod spark;
 pub mod split;
+pub mod tables;
 pub mod tune;
 
 mod error;
@@ -86,7 +90,7 @@ mod sparse;
 mod topk;
 
 pub use als::{Als, IterationReport};
-pub use data::{Column, Delimiter, Interactions, InteractionsBuilder, ReaderBuilder};
+pub use data::{Column, Delimiter, InputFormat, Interactions, InteractionsBuilder, ReaderBuilder};
 pub use error::{Error, IdKind, Result};
 pub use evaluate::{ColdStart, RankingMetrics, RegressionMetrics};
 pub use files::SaveOptions;

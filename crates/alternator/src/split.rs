@@ -186,9 +186,22 @@ pub fn partition(data: &Interactions, is_test: &[bool]) -> (Interactions, Intera
 /// [`ReaderBuilder::keep_lines`](crate::ReaderBuilder::keep_lines)) to `out_train` and
 /// `out_test` according to `is_test`: each interaction's original line, byte for byte, and the
 /// header line (when `data` has a header) to both. Blank and skipped lines are left out. Each
-/// output is written atomically (see [`crate::files`]).
+/// output is written atomically (see [`crate::files`]). A gzip or zstd input is copied as
+/// plain text; a Parquet input is split with [`crate::tables::filter_rows`].
 pub fn write_split(
     input: &Path,
+    data: &Interactions,
+    is_test: &[bool],
+    out_train: &Path,
+    out_test: &Path,
+) -> Result<()> {
+    let bytes = crate::data::read_text(input)?;
+    write_split_text(&bytes, data, is_test, out_train, out_test)
+}
+
+/// [`write_split`] for an input already in memory: `text` is its (decompressed) text.
+pub fn write_split_text(
+    text: &[u8],
     data: &Interactions,
     is_test: &[bool],
     out_train: &Path,
@@ -197,7 +210,7 @@ pub fn write_split(
     let Some(lines) = &data.lines else {
         return Err(Error::Invalid("write_split needs interactions read with keep_lines".into()));
     };
-    let bytes = std::fs::read(input).map_err(|e| Error::io(input, e))?;
+    let bytes = text;
     let open = |p: &Path| -> Result<std::io::BufWriter<AtomicFile>> {
         Ok(std::io::BufWriter::with_capacity(1 << 20, AtomicFile::create(p)?))
     };
@@ -205,7 +218,7 @@ pub fn write_split(
     let mut test = open(out_test)?;
     let mut next = 0usize; // index into `lines` (ascending)
     let mut header_pending = data.header.is_some();
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     // Lines as the reader numbered them (`\n`, `\r\n` or a lone `\r`), each copied with its
     // own line end.
     for (k, (text, eol)) in crate::data::lines(body).enumerate() {

@@ -12,7 +12,7 @@ use crate::common::{self, InputArgs, usage};
 /// Flags of `alternator evaluate`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The model file (from `alternator fit`)
+    /// The model file (from `alternator fit`) or a Spark ALSModel directory
     #[arg(long)]
     pub model: PathBuf,
     /// The test interactions

@@ -10,6 +10,12 @@
 //! Rows are in model index order (order of first appearance in the training file). Values are
 //! printed with the shortest decimal that reads back to the same f32.
 //!
+//! `--format parquet` writes the same tables as Parquet (`id` int32 when every id is a 32-bit
+//! integer, else string; `features: array<float>`; biases as `id, bias`). `--format spark`
+//! writes a Spark `ALSModel` directory (`metadata/`, `userFactors/`, `itemFactors/`) that
+//! `pyspark.ml.recommendation.ALSModel.load(DIR)` loads (see [`alternator::spark`]); Spark's
+//! ids must be 32-bit integers, so a model with other ids is refused (exit code 2).
+//!
 //! The files are written as a set: into a temporary directory beside `--out`, which then takes
 //! the place of `--out` (see [`alternator::files::AtomicDir`]). So `--out` must be a new
 //! directory, an empty one, or an earlier export (a directory holding only export files); an
@@ -20,6 +26,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use alternator::files::AtomicDir;
+use alternator::tables::all_int32;
 use alternator::{Factors, IdMap, SaveOptions};
 use clap::ValueEnum;
 use serde_json::json;
@@ -31,7 +38,7 @@ use crate::paths;
 /// Flags of `alternator export`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The model file (from `alternator fit`)
+    /// The model file (from `alternator fit`) or a Spark ALSModel directory
     #[arg(long)]
     pub model: PathBuf,
     /// Directory to write: a new or empty one, or an earlier export, which is replaced as a
@@ -50,6 +57,10 @@ pub enum ExportFormat {
     Csv,
     /// JSON lines
     Jsonl,
+    /// Parquet tables (id, features)
+    Parquet,
+    /// A Spark ALSModel directory (ALSModel.load reads it)
+    Spark,
 }
 
 fn create(path: &Path) -> anyhow::Result<std::io::BufWriter<std::fs::File>> {
@@ -64,6 +75,11 @@ fn write_factors(
     format: ExportFormat,
 ) -> anyhow::Result<()> {
     let mut w = create(path)?;
+    if format == ExportFormat::Parquet {
+        let w = alternator::tables::write_factor_table(w, ids, f, all_int32(ids), path)?;
+        w.into_inner().map_err(|e| alternator::Error::io(path, e.into_error()))?;
+        return Ok(());
+    }
     let io = |e| alternator::Error::io(path, e);
     let mut line = String::new();
     if format == ExportFormat::Csv {
@@ -86,7 +102,7 @@ fn write_factors(
                     let _ = write!(line, ",{v}");
                 }
             }
-            ExportFormat::Jsonl => {
+            _ => {
                 let _ = write!(line, "{{\"id\":{},\"features\":[", json!(id));
                 for (k, v) in row.iter().enumerate() {
                     let _ = write!(line, "{}{}", if k > 0 { "," } else { "" }, num(*v));
@@ -104,13 +120,18 @@ fn write_factors(
 fn write_biases(path: &Path, ids: &IdMap, b: &[f32], format: ExportFormat) -> anyhow::Result<()> {
     let mut w = create(path)?;
     let io = |e| alternator::Error::io(path, e);
+    if format == ExportFormat::Parquet {
+        let w = alternator::tables::write_bias_table(w, ids, b, all_int32(ids), path)?;
+        w.into_inner().map_err(|e| alternator::Error::io(path, e.into_error()))?;
+        return Ok(());
+    }
     if format == ExportFormat::Csv {
         writeln!(w, "id,bias").map_err(io)?;
     }
     for (id, v) in ids.ids().zip(b) {
         match format {
             ExportFormat::Csv => writeln!(w, "{},{v}", csv_field(id)),
-            ExportFormat::Jsonl => writeln!(w, "{}", json!({"id": id, "bias": num(*v)})),
+            _ => writeln!(w, "{}", json!({"id": id, "bias": num(*v)})),
         }
         .map_err(io)?;
     }
@@ -122,14 +143,27 @@ fn write_biases(path: &Path, ids: &IdMap, b: &[f32], format: ExportFormat) -> an
 fn is_export_file(name: &str) -> bool {
     let stems = ["user_factors", "item_factors", "user_biases", "item_biases"];
     name == "global_mean.txt"
-        || name
-            .rsplit_once('.')
-            .is_some_and(|(stem, ext)| stems.contains(&stem) && (ext == "csv" || ext == "jsonl"))
+        || name.rsplit_once('.').is_some_and(|(stem, ext)| {
+            stems.contains(&stem) && matches!(ext, "csv" | "jsonl" | "parquet")
+        })
+}
+
+/// True for what a Spark export holds: its three subdirectories.
+fn is_spark_export_entry(name: &str, is_dir: bool) -> bool {
+    is_dir && matches!(name, "metadata" | "userFactors" | "itemFactors")
 }
 
 /// Refuses an `--out` that export must not replace: a file, a directory holding anything but
 /// an earlier export's files, or one holding `--model` itself.
 fn check_out(out: &Path, model: &Path) -> anyhow::Result<()> {
+    if let Some(how) = paths::same_file(out, model) {
+        return usage(format!(
+            "--out {} is {how} --model {}: exporting would replace the model; choose another \
+             --out directory",
+            out.display(),
+            model.display()
+        ));
+    }
     let meta = match std::fs::metadata(out) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(alternator::Error::io(out, e).into()),
@@ -157,7 +191,8 @@ fn check_out(out: &Path, model: &Path) -> anyhow::Result<()> {
         }
         let name = entry.file_name().to_string_lossy().into_owned();
         let plain = entry.file_type().is_ok_and(|t| t.is_file());
-        if !(plain && is_export_file(&name)) {
+        let dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if !(plain && is_export_file(&name) || is_spark_export_entry(&name, dir)) {
             foreign.push(name);
         }
     }
@@ -186,10 +221,31 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     check_out(&a.out, &a.model)?;
     let model = load_model(&a.model)?;
+    if a.format == ExportFormat::Spark {
+        if model.clip_predictions() {
+            eprintln!(
+                "note: the model clips predictions to the training range; Spark does not, so \
+                 its predictions outside that range will differ"
+            );
+        }
+        model.save_spark(&a.out)?;
+        let extra = if model.biases().is_some() { " (+2 columns carrying the biases)" } else { "" };
+        eprintln!(
+            "exported {} users and {} items (rank {}{extra}) as a Spark ALSModel directory {}; \
+             load it with pyspark.ml.recommendation.ALSModel.load({:?})",
+            model.users().len(),
+            model.items().len(),
+            model.rank(),
+            a.out.display(),
+            a.out.display().to_string()
+        );
+        return Ok(());
+    }
     let dir = AtomicDir::create_with(&a.out, SaveOptions::default())?;
     let ext = match a.format {
         ExportFormat::Csv => "csv",
         ExportFormat::Jsonl => "jsonl",
+        _ => "parquet",
     };
     let mut written = Vec::new();
     let name = format!("user_factors.{ext}");

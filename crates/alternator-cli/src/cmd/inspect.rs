@@ -9,7 +9,8 @@ use crate::common::InputArgs;
 /// Flags of `alternator inspect`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The interaction file
+    /// The interaction file: text (also gzip or zstd), Parquet, a directory of Parquet part
+    /// files, or `-` for standard input
     pub file: PathBuf,
     /// Print JSON instead of a table
     #[arg(long)]
@@ -27,11 +28,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     println!("file          {}", s.path);
-    println!(
-        "delimiter     {}{}",
-        s.delimiter,
-        if s.header.is_some() { ", with header" } else { "" }
-    );
+    if data.format() == alternator::InputFormat::Parquet {
+        println!("format        parquet");
+    } else {
+        if data.format() != alternator::InputFormat::Text {
+            println!("format        {}-compressed text", data.format().name());
+        }
+        println!(
+            "delimiter     {}{}",
+            s.delimiter,
+            if s.header.is_some() { ", with header" } else { "" }
+        );
+    }
     if let Some(h) = &s.header {
         println!("columns       {}", h.join(", "));
     }

@@ -5,6 +5,7 @@ pub mod evaluate;
 pub mod export;
 pub mod fit;
 pub mod generate;
+pub mod import;
 pub mod inspect;
 pub mod output;
 pub mod predict;

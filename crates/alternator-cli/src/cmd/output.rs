@@ -89,14 +89,24 @@ pub struct OutputArgs {
     /// Worker threads [default: one per core]
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Batch output format: csv, json (lines) or parquet (Spark's recommendForAllUsers
+    /// schema) [default: parquet when --out ends in .parquet, else csv or --json]
+    #[arg(long, value_parser = ["csv", "json", "parquet"])]
+    pub format: Option<String>,
 }
 
 impl OutputArgs {
-    /// The format of a single list, from `--json` / `--csv`.
+    /// True when the output is Parquet (`--format parquet`, or `--out X.parquet`).
+    pub fn parquet(&self) -> bool {
+        let out = self.out.as_deref().unwrap_or(Path::new("-"));
+        paths::is_parquet_out(out, self.format.as_deref())
+    }
+
+    /// The format of a single list, from `--json` / `--csv` (or `--format`).
     pub fn format(&self) -> Format {
-        if self.json {
+        if self.json || self.format.as_deref() == Some("json") {
             Format::Json
-        } else if self.csv {
+        } else if self.csv || self.format.as_deref() == Some("csv") {
             Format::Csv
         } else {
             Format::Human
@@ -210,9 +220,73 @@ pub enum Format {
     Json,
 }
 
-/// Loads a model file (checked as it loads).
+/// Loads a model file or a Spark model directory (checked as it loads).
 pub fn load_model(path: &Path) -> anyhow::Result<Model> {
     Ok(Model::load(path)?)
+}
+
+/// The model with `--train`'s interactions attached (for seen filtering), or as it is; says
+/// once when seen items cannot be filtered because the model keeps no training interactions
+/// (a Spark model) and none were given.
+pub fn with_train(
+    model: Model,
+    model_path: &Path,
+    train: Option<&Path>,
+    input: &common::InputArgs,
+    include_seen: bool,
+    what: &str,
+) -> anyhow::Result<Model> {
+    let Some(train) = train else {
+        if !include_seen && model.training_matrix().nnz() == 0 {
+            eprintln!(
+                "note: {} keeps no training interactions (a Spark model): nothing is filtered \
+                 as already seen; give --train FILE to leave out each {what}'s training items",
+                model_path.display()
+            );
+        }
+        return Ok(model);
+    };
+    let data = input.read_with(train, |r| _ = r.ignore_times(true))?;
+    let (model, unknown) = model.with_training(&data)?;
+    if unknown > 0 {
+        eprintln!(
+            "{}: {unknown} interaction(s) with a user or item the model does not know were ignored",
+            train.display()
+        );
+    }
+    Ok(model)
+}
+
+/// Streams the lists of a batch to Parquet in Spark's schema (`recommendForAllUsers`:
+/// `user`, `recommendations: array<struct<item, rating>>`; for items the other way round).
+pub fn stream_parquet(
+    out: &OutputArgs,
+    model: &Model,
+    query: IdKind,
+    rank: impl FnOnce(
+        &mut dyn FnMut(u32, ScoredIndices) -> alternator::Result<()>,
+    ) -> alternator::Result<()>,
+) -> anyhow::Result<()> {
+    let path = out.out.as_deref().unwrap_or(Path::new("-"));
+    let target = match query {
+        IdKind::User => IdKind::Item,
+        IdKind::Item => IdKind::User,
+    };
+    let name = if paths::is_stdout(path) { Path::new("<stdout>") } else { path };
+    let sink = paths::SendOut::create(path)?;
+    let mut w = alternator::tables::ListWriter::new(
+        sink,
+        query,
+        model.ids(query),
+        model.ids(target),
+        name,
+    )?;
+    rank(&mut |q, list| {
+        let rows = list.items.iter().map(|&(t, s)| (model.id_at(target, t), s));
+        w.push(model.id_at(query, q), rows)
+    })?;
+    w.finish()?.finish()?;
+    Ok(())
 }
 
 /// An f32 as a JSON number with its shortest decimal (`0.1`, not `0.10000000149011612`);

@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::output::{
     List, ListKind, MetaArgs, OutputArgs, SupportArgs, csv_field, filter_sets, known_ids,
-    load_model, note_short, print_list,
+    load_model, note_short, print_list, stream_parquet, with_train,
 };
 use crate::common::{self, usage};
 use crate::idfile;
@@ -24,9 +24,13 @@ use crate::idfile;
 /// Flags of `alternator recommend`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The model file (from `alternator fit`)
+    /// The model file (from `alternator fit`) or a Spark ALSModel directory
     #[arg(long)]
     pub model: PathBuf,
+    /// Training interactions whose items each user has seen (left out unless
+    /// --include-seen); for models that keep none, such as Spark's
+    #[arg(long, value_name = "FILE")]
+    pub train: Option<PathBuf>,
     /// Recommend for this user id
     #[arg(long)]
     pub user: Option<String>,
@@ -69,6 +73,8 @@ pub struct Args {
     pub fallback: Option<Fallback>,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub train_input: crate::common::InputArgs,
 }
 
 /// `--fallback` values.
@@ -143,8 +149,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if a.all_matches && a.liked_title.is_empty() {
         return usage("--all-matches goes with --liked-title");
     }
+    let batch = a.all_users || a.users.is_some();
+    if a.output.parquet() && !batch {
+        return usage("Parquet output is for batches: --all-users or --users FILE");
+    }
     a.output.refuse_overwrite(&[
         ("--model", Some(&a.model)),
+        ("--train", a.train.as_deref()),
         ("--users", a.users.as_deref()),
         ("--liked-file", a.liked_file.as_deref()),
         ("--filter-items", a.filter_items.as_deref()),
@@ -153,6 +164,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     ])?;
     common::init_threads(a.output.threads)?;
     let model = load_model(&a.model)?;
+    let seen = a.include_seen || liked_mode;
+    let model = with_train(model, &a.model, a.train.as_deref(), &a.train_input, seen, "user")?;
     let meta = a.meta.load()?;
     let (filter, candidates) =
         filter_sets(a.filter_items.as_deref(), a.candidates.as_deref(), &model, IdKind::Item)?;
@@ -250,11 +263,17 @@ fn run_batch(
         let path = a.users.as_deref().unwrap_or(Path::new(""));
         known_ids(path, model, IdKind::User)?
     };
-    let header = (!a.output.json)
+    if a.output.parquet() {
+        return stream_parquet(&a.output, model, IdKind::User, |sink| {
+            model.recommend_batch(&users, opts, sink)
+        });
+    }
+    let json = a.output.format() == super::output::Format::Json;
+    let header = (!json)
         .then(|| format!("user,rank,item,score{}", if meta.is_some() { ",title" } else { "" }));
     // Every item's CSV field, quoted once rather than once per line.
     let item_fields: Vec<std::borrow::Cow<'_, str>> =
-        if a.output.json { Vec::new() } else { model.items().ids().map(csv_field).collect() };
+        if json { Vec::new() } else { model.items().ids().map(csv_field).collect() };
     a.output.stream(
         header,
         users.len(),
@@ -264,7 +283,7 @@ fn run_batch(
         |map, sink| model.recommend_batch_map(&users, opts, map, sink),
         |out, u, list| {
             let uid = model.id_at(IdKind::User, u);
-            if a.output.json {
+            if json {
                 let rows: Vec<serde_json::Value> = list
                     .items
                     .iter()

@@ -14,16 +14,20 @@ use serde_json::json;
 
 use super::output::{
     List, ListKind, MetaArgs, OutputArgs, SupportArgs, csv_field, filter_sets, known_ids,
-    load_model, note_short, print_list,
+    load_model, note_short, print_list, stream_parquet, with_train,
 };
 use crate::common::{self, usage};
 
 /// Flags of `alternator recommend-users`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The model file (from `alternator fit`)
+    /// The model file (from `alternator fit`) or a Spark ALSModel directory
     #[arg(long)]
     pub model: PathBuf,
+    /// Training interactions: each item's users in it are left out unless --include-seen
+    /// (for models that keep none, such as Spark's)
+    #[arg(long, value_name = "FILE")]
+    pub train: Option<PathBuf>,
     /// Rank users for this item id
     #[arg(long)]
     pub item: Option<String>,
@@ -51,6 +55,8 @@ pub struct Args {
     pub support: SupportArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub train_input: crate::common::InputArgs,
 }
 
 /// Runs the verb.
@@ -64,8 +70,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if a.n == 0 {
         return usage("-n must be at least 1");
     }
+    if a.output.parquet() && a.item.is_some() {
+        return usage("Parquet output is for batches: --all-items or --items FILE");
+    }
     a.output.refuse_overwrite(&[
         ("--model", Some(&a.model)),
+        ("--train", a.train.as_deref()),
         ("--items", a.items.as_deref()),
         ("--filter-users", a.filter_users.as_deref()),
         ("--candidates", a.candidates.as_deref()),
@@ -73,6 +83,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     ])?;
     common::init_threads(a.output.threads)?;
     let model = load_model(&a.model)?;
+    let model =
+        with_train(model, &a.model, a.train.as_deref(), &a.train_input, a.include_seen, "item")?;
     let meta = a.meta.load()?;
     let (filter, candidates) =
         filter_sets(a.filter_users.as_deref(), a.candidates.as_deref(), &model, IdKind::User)?;
@@ -129,8 +141,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
     };
 
+    if a.output.parquet() {
+        return stream_parquet(&a.output, &model, IdKind::Item, |sink| {
+            model.recommend_users_batch(&items, &opts, sink)
+        });
+    }
+    let json = a.output.format() == super::output::Format::Json;
     let meta = meta.as_ref();
-    let header = (!a.output.json)
+    let header = (!json)
         .then(|| format!("item,rank,user,score{}", if meta.is_some() { ",title" } else { "" }));
     a.output.stream(
         header,
@@ -142,7 +160,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         |out, i, list| {
             let iid = model.id_at(IdKind::Item, i);
             let title = meta.and_then(|m| m.title(iid));
-            if a.output.json {
+            if json {
                 let rows: Vec<serde_json::Value> = list
                     .items
                     .iter()

@@ -17,7 +17,7 @@ use crate::common::{self, usage};
 #[derive(Debug, clap::Args)]
 #[command(mut_arg("json", |a| a.help("Print one JSON document")))]
 pub struct Args {
-    /// The model file (from `alternator fit`)
+    /// The model file (from `alternator fit`) or a Spark ALSModel directory
     #[arg(long)]
     pub model: PathBuf,
     /// Items similar to this item id
@@ -56,6 +56,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
     if a.n == 0 {
         return usage("-n must be at least 1");
+    }
+    if a.output.parquet() {
+        return usage("similar prints one list: --format parquet is for recommend's batches");
     }
     a.output.refuse_overwrite(&[
         ("--model", Some(&a.model)),

@@ -1,14 +1,18 @@
 //! `alternator split`: a train/test split of an interaction file that keeps its format.
 //!
 //! The outputs are the input's own lines, byte for byte (the header line, when there is one,
-//! goes to both), so they read back with the same flags and keep the user's ids.
+//! goes to both), so they read back with the same flags and keep the user's ids. Compressed
+//! text (gzip, zstd) and standard input are written as plain text; a Parquet input gives two
+//! Parquet files holding its rows, every column kept.
 
 use std::path::PathBuf;
 
-use alternator::split::{Strategy, split_mask, write_split};
+use alternator::InputFormat;
+use alternator::files::AtomicFile;
+use alternator::split::{Strategy, split_mask, write_split_text};
 use clap::ValueEnum;
 
-use crate::common::InputArgs;
+use crate::common::{InputArgs, input_text, stdin_bytes};
 use crate::paths;
 
 /// Flags of `alternator split`.
@@ -70,7 +74,24 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let data =
         a.input_args.read_with(&a.input, |r| _ = r.keep_lines(true).ignore_times(!by_time))?;
     let (mask, counts) = split_mask(&data, &strategy, a.seed)?;
-    write_split(&a.input, &data, &mask, &a.out_train, &a.out_test)?;
+    if data.format() == InputFormat::Parquet {
+        let bytes = if paths::is_stdout(&a.input) { Some(stdin_bytes()?) } else { None };
+        let open = |p: &std::path::Path| -> anyhow::Result<_> {
+            Ok(std::io::BufWriter::with_capacity(1 << 20, AtomicFile::create(p)?))
+        };
+        let outs = vec![
+            (open(&a.out_train)?, a.out_train.as_path()),
+            (open(&a.out_test)?, a.out_test.as_path()),
+        ];
+        let fate = |k: usize| (Some(usize::from(mask.get(k).copied().unwrap_or(false))), None);
+        let written = alternator::tables::filter_rows(&a.input, bytes, &data, &fate, None, outs)?;
+        for (w, p) in written.into_iter().zip([&a.out_train, &a.out_test]) {
+            w.into_inner().map_err(|e| alternator::Error::io(p, e.into_error()))?.commit()?;
+        }
+    } else {
+        let text = input_text(&a.input)?;
+        write_split_text(&text, &data, &mask, &a.out_train, &a.out_test)?;
+    }
     let eligible = match a.strategy {
         StrategyArg::LeaveKOut => format!(
             "{} of {} users eligible (more than {} interactions)",

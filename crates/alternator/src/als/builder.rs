@@ -326,7 +326,7 @@ impl<'a> Als<'a> {
     /// # Ok::<(), alternator::Error>(())
     /// ```
     pub fn fit_owned(&mut self, data: Interactions) -> Result<Model> {
-        self.fit_source(super::Source::Owned(data))
+        self.fit_source(super::Source::Owned(Box::new(data)))
     }
 
     fn fit_source(&mut self, data: super::Source<'_>) -> Result<Model> {

@@ -129,7 +129,7 @@ pub(crate) enum Source<'a> {
     /// The caller keeps the data.
     Borrowed(&'a Interactions),
     /// The fit takes the data.
-    Owned(Interactions),
+    Owned(Box<Interactions>),
 }
 
 impl Source<'_> {
@@ -166,7 +166,10 @@ pub(crate) fn train_model(
     let (users, items) = match data {
         Source::Borrowed(d) => (d.users.clone(), d.items.clone()),
         // The triplets, times and line numbers go here, before the transpose is built.
-        Source::Owned(d) => (d.users, d.items),
+        Source::Owned(d) => {
+            let d = *d;
+            (d.users, d.items)
+        }
     };
     let mut cancelled = None;
     let out = observe::fit_from(&csr, params, start, &mut |r, _| {

@@ -110,26 +110,38 @@ impl ReaderBuilder {
         self
     }
 
-    /// Reads an interaction file.
+    /// Reads an interaction file: delimited text, text compressed with gzip or zstd, a Parquet
+    /// file, or a directory of Parquet part files as Spark writes it (files whose names start
+    /// with `_` or `.` skipped). The format is recognised by the content, not the name. In
+    /// Parquet, columns are chosen by name (or position in the schema); ids may be integers
+    /// or strings, values integers or floating point, and they are numbered exactly as the
+    /// same data in text would number them.
     ///
-    /// Errors name the file, the 1-based line and the 1-based column (with the header's
-    /// name): a line with other fields than the file's, an empty id, a non-numeric, NaN or
-    /// infinite value, a bad timestamp, an empty file, a missing path.
+    /// Errors name the file, the 1-based line (or row) and the 1-based column (with the
+    /// header's name): a line with other fields than the file's, a missing column, an empty or
+    /// null id, a non-numeric, null, NaN or infinite value, a bad timestamp, an empty file, a
+    /// missing path, a truncated Parquet file.
     pub fn from_path(&self, path: impl AsRef<Path>) -> Result<Interactions> {
         super::read_interactions(path, &self.opts)
     }
 
-    /// Parses interactions already in memory; `name` is used in messages only.
+    /// Parses interactions already in memory, in any format [`ReaderBuilder::from_path`]
+    /// reads (recognised by the first bytes); `name` is used in messages only.
     pub fn from_bytes(&self, bytes: &[u8], name: impl AsRef<Path>) -> Result<Interactions> {
-        super::parse_interactions(bytes, name.as_ref(), &self.opts)
+        let name = name.as_ref();
+        if super::InputFormat::sniff(bytes) == super::InputFormat::Text {
+            return super::parse_interactions(bytes, name, &self.opts);
+        }
+        super::input::read_bytes(bytes.to_vec(), name, &self.opts)
     }
 
-    /// Reads a stream to its end and parses it; `name` is used in messages only.
+    /// Reads a stream to its end (standard input, a pipe) and parses it, in any format
+    /// [`ReaderBuilder::from_path`] reads; `name` is used in messages only.
     pub fn from_reader(&self, mut r: impl Read, name: impl AsRef<Path>) -> Result<Interactions> {
         let name = name.as_ref();
         let mut bytes = Vec::new();
         r.read_to_end(&mut bytes).map_err(|e| Error::io(name, e))?;
-        self.from_bytes(&bytes, name)
+        super::input::read_bytes(bytes, name, &self.opts)
     }
 }
 
@@ -303,9 +315,14 @@ impl Interactions {
         self.header.as_deref()
     }
 
-    /// The delimiter used.
+    /// The delimiter used (`None` for Parquet).
     pub fn delimiter(&self) -> Option<Delimiter> {
         self.delimiter
+    }
+
+    /// How the input was stored: text, compressed text, Parquet.
+    pub fn format(&self) -> super::InputFormat {
+        self.format
     }
 
     /// Lines skipped under [`ReaderBuilder::skip_invalid`].
@@ -327,6 +344,7 @@ impl Interactions {
             items: self.items.clone(),
             header: self.header.clone(),
             delimiter: self.delimiter,
+            format: self.format,
             ..Interactions::default()
         };
         let mut times = self.times.as_ref().map(|_| Vec::new());

@@ -33,9 +33,11 @@ mod arrays;
 mod builder;
 mod chunk;
 mod fields;
+mod input;
 mod lines;
 mod local_ids;
 mod number;
+mod parquet;
 mod parse;
 mod scan;
 mod sniff;
@@ -46,6 +48,7 @@ mod tests;
 
 pub use builder::{InteractionsBuilder, ReaderBuilder};
 pub(crate) use fields::split_fields;
+pub use input::{InputFormat, decompress, read_text};
 pub use lines::{Lines, lines};
 pub(crate) use sniff::detect_delimiter;
 
@@ -234,6 +237,9 @@ pub struct Interactions {
     pub delimiter: Option<Delimiter>,
     /// Lines skipped under [`ReaderBuilder::skip_invalid`].
     pub skipped: SkipReport,
+    /// How the input was stored (for Parquet, `lines` are 1-based row numbers and `header`
+    /// the column names).
+    pub format: InputFormat,
 }
 
 impl Interactions {
@@ -279,6 +285,9 @@ pub(crate) fn read_interactions(
     opts: &ReadOptions,
 ) -> Result<Interactions> {
     let path = path.as_ref();
+    if let Some(data) = input::read_other(path, opts)? {
+        return Ok(data);
+    }
     #[cfg(unix)]
     if let Some(data) = stream::read(path, opts)? {
         return Ok(data);

@@ -268,6 +268,7 @@ pub(super) fn assemble(
         header: layout.header.clone(),
         delimiter: Some(layout.delimiter),
         skipped,
+        format: super::InputFormat::Text,
     }))
 }
 

@@ -17,6 +17,8 @@ use crate::params::AlsParams;
 use crate::recommend::SideBound;
 use crate::sparse::Csr;
 
+mod training;
+
 /// A dense row-major `rows × rank` block of f32 factors.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Factors {
@@ -295,9 +297,14 @@ impl Model {
         Ok(())
     }
 
-    /// Reads a model file written by [`Model::save`] (see [`Model::load_with_info`]).
+    /// Reads a model file written by [`Model::save`] (see [`Model::load_with_info`]), or a
+    /// Spark `ALSModel` directory ([`Model::load_spark`]): a directory is taken for one.
     pub fn load(path: impl AsRef<Path>) -> Result<Model> {
-        crate::modelfile::load(path.as_ref())
+        let path = path.as_ref();
+        if path.is_dir() {
+            return Model::load_spark(path);
+        }
+        crate::modelfile::load(path)
     }
 
     /// Reads a model file and reports its version, checksum and size.
@@ -305,8 +312,15 @@ impl Model {
     /// Fails with [`Error::ModelFormat`] naming the problem for a foreign file (bad magic), a
     /// file from a newer or too old version, a truncated or extended file, a checksum
     /// mismatch (any corrupted byte), and any inconsistency between the header and the blocks.
+    ///
+    /// A directory is read as a Spark `ALSModel` directory ([`crate::spark::load_with_info`]:
+    /// version 0, the checksum of its files).
     pub fn load_with_info(path: impl AsRef<Path>) -> Result<(Model, ModelFileInfo)> {
-        crate::modelfile::load_with_info(path.as_ref())
+        let path = path.as_ref();
+        if path.is_dir() {
+            return crate::spark::load_with_info(path);
+        }
+        crate::modelfile::load_with_info(path)
     }
 
     /// Parses the bytes of a model file; `name` is used in messages only.
@@ -439,7 +453,7 @@ impl Model {
 /// Facts about a model file ([`Model::load_with_info`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ModelFileInfo {
-    /// The format version the file was written in.
+    /// The format version the file was written in (0 for a Spark model directory).
     pub version: u32,
     /// The file's crc32 (IEEE) over every byte before the checksum.
     pub checksum: u32,

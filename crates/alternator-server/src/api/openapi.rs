@@ -8,12 +8,15 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use super::Config;
-use super::requests::{Count, Id, Liked, PredictBody, PredictPair, RecommendBody, Title};
-use super::responses::{
-    ErrorBody, Health, Item, ModelInfo, NewUserRecommendations, Predictions, Reloaded, Similar,
-    SimilarItems, SimilarUsers, TitleUse, UserOut, UserRecommendations,
+use super::requests::{
+    Count, ExplainBody, Id, Liked, PredictBody, PredictPair, RecommendBody, Title,
 };
-use super::routes;
+use super::responses::{
+    ContributionOut, ErrorBody, Explained, Health, Item, ModelInfo, NewUserRecommendations,
+    Predictions, Reloaded, SearchResults, Similar, SimilarItems, SimilarUsers, TitleUse, UserItems,
+    UserOut, UserRecommendations,
+};
+use super::{lookup, routes};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,6 +31,10 @@ use super::routes;
         routes::recommend_get,
         routes::recommend_post,
         routes::similar_get,
+        lookup::search_get,
+        lookup::history_get,
+        lookup::explain_get,
+        lookup::explain_post,
         routes::predict_post,
         routes::admin_reload,
         routes::openapi_json,
@@ -35,7 +42,8 @@ use super::routes;
     components(schemas(
         ErrorBody, Health, Item, ModelInfo, NewUserRecommendations, Predictions, Reloaded, Similar,
         SimilarItems, SimilarUsers, TitleUse, UserOut, UserRecommendations, RecommendBody,
-        PredictBody, PredictPair, Id, Liked, Title, Count
+        PredictBody, PredictPair, Id, Liked, Title, Count, SearchResults, UserItems, Explained,
+        ContributionOut, ExplainBody
     )),
     modifiers(&AdminToken),
     tags(
@@ -91,8 +99,10 @@ pub fn document(config: &Config) -> Value {
     if let Some(pairs) = schemas.get_mut("PredictBody").and_then(Value::as_object_mut) {
         pairs.insert("maxItems".into(), json!(config.max_predict_pairs));
     }
-    if let Some(titles) = schemas.pointer_mut("/RecommendBody/properties/liked_titles") {
-        set_max_items(titles, config.max_titles);
+    for body in ["RecommendBody", "ExplainBody"] {
+        if let Some(titles) = schemas.pointer_mut(&format!("/{body}/properties/liked_titles")) {
+            set_max_items(titles, config.max_titles);
+        }
     }
     doc
 }

@@ -16,7 +16,7 @@ use super::responses::{
     Predictions, Reloaded, SearchResults, Similar, SimilarItems, SimilarUsers, TitleUse, UserItems,
     UserOut, UserRecommendations,
 };
-use super::{lookup, routes};
+use super::{lookup, page, routes};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,6 +25,9 @@ use super::{lookup, routes};
         description = "Recommendations from an ALS model: top-N items for known and new users, similar items and users, predicted scores. Every error is JSON {error, code, status, ...}; every answer computed from the model carries an x-model-checksum header."
     ),
     paths(
+        page::index,
+        page::app_js,
+        page::style_css,
         routes::healthz,
         routes::metrics,
         routes::model_info,
@@ -50,6 +53,7 @@ use super::{lookup, routes};
         (name = "recommend", description = "Recommendations, similar items and users, scores"),
         (name = "service", description = "Health, metrics, the model, this document"),
         (name = "admin", description = "Reloading the model (needs the admin token)"),
+        (name = "page", description = "The web page at / and its script and style sheet"),
     )
 )]
 struct ApiDoc;

@@ -38,6 +38,8 @@ enum Command {
     RecommendUsers(cmd::recommend_users::Args),
     /// Items (or users) most similar to one, by cosine similarity of factors
     Similar(cmd::similar::Args),
+    /// Why a user gets an item: the score split into the shares of the user's items
+    Explain(cmd::explain::Args),
     /// Write user and item factors (and biases) with their ids
     Export(cmd::export::Args),
     /// Grid search over rank, reg-param, alpha, ... with cross-validation, curves and plots
@@ -62,6 +64,7 @@ fn main() {
         Command::Recommend(a) => cmd::recommend::run(a),
         Command::RecommendUsers(a) => cmd::recommend_users::run(a),
         Command::Similar(a) => cmd::similar::run(a),
+        Command::Explain(a) => cmd::explain::run(a),
         Command::Export(a) => cmd::export::run(a),
         Command::Tune(a) => cmd::tune::run(a),
         Command::Serve(a) => cmd::serve::run(a),

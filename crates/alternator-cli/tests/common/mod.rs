@@ -35,10 +35,12 @@ pub fn write(dir: &Path, name: &str, text: &str) -> String {
     p.to_str().unwrap().to_string()
 }
 
-/// The MovieLens 100K folder (`../shared/data/ml-100k`), or `None` after a skip notice when
-/// it is missing.
+/// The MovieLens 100K folder (`$ALTERNATOR_ML100K`, else `../shared/data/ml-100k`), or `None`
+/// after a skip notice when it is missing.
 pub fn ml100k() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ml-100k");
+    let p = std::env::var_os("ALTERNATOR_ML100K").map(PathBuf::from).unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ml-100k")
+    });
     if ["u.data", "ua.base", "ua.test", "u.item"].iter().all(|f| p.join(f).exists()) {
         Some(p)
     } else {

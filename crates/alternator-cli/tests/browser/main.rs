@@ -263,6 +263,36 @@ fn the_page_in_a_real_browser() {
     assert_eq!(log, json!(0), "CSP violations");
 }
 
+/// Without titles (no `--items-meta`) the page finds items by id and shows ids.
+#[test]
+fn the_page_without_titles() {
+    let Some((chromium, chromedriver)) = browser() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (model, _) = generated(dir.path());
+    let mut child = Command::new(BIN)
+        .args(["serve", "--model", model.to_str().unwrap(), "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().strip_prefix("listening on ").unwrap().to_string();
+    let server = Server { child, url };
+    let driver = Driver::start(&chromedriver);
+    let s = driver.session(&chromium, DESKTOP.0, DESKTOP.1);
+    s.goto(&format!("{}/", server.url));
+    s.wait_for(
+        "the model",
+        "return document.getElementById('model').textContent.includes('no titles')",
+    );
+    assert_eq!(pick(&s, "50"), "item 50");
+    wait_recs(&s, 1);
+    let recs = shown(&s, "#recs");
+    assert!(recs.iter().all(|(id, t)| *t == format!("item {id}") && id != "50"), "{recs:?}");
+    assert!(explain_first(&s).starts_with("Score "));
+}
+
 /// The README's screenshots: the real MovieLens 100K, three films picked, one explanation
 /// open, at desktop and phone widths (written to `docs/`).
 #[test]

@@ -38,6 +38,8 @@ enum Command {
     RecommendUsers(cmd::recommend_users::Args),
     /// Items (or users) most similar to one, by cosine similarity of factors
     Similar(cmd::similar::Args),
+    /// Why a user gets an item: the score split into the shares of the user's items
+    Explain(cmd::explain::Args),
     /// Write user and item factors (and biases) with their ids, or a Spark ALSModel directory
     Export(cmd::export::Args),
     /// Convert a Spark ALSModel directory into a model file
@@ -64,6 +66,7 @@ fn main() {
         Command::Recommend(a) => cmd::recommend::run(a),
         Command::RecommendUsers(a) => cmd::recommend_users::run(a),
         Command::Similar(a) => cmd::similar::run(a),
+        Command::Explain(a) => cmd::explain::run(a),
         Command::Export(a) => cmd::export::run(a),
         Command::Import(a) => cmd::import::run(a),
         Command::Tune(a) => cmd::tune::run(a),

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -26,6 +26,16 @@ fn session(heading: &str) -> Vec<String> {
         .collect()
 }
 
+/// `GET /` from the server at `addr`: the whole answer.
+fn get_page(addr: &str) -> String {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    write!(s, "GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    text
+}
+
 /// Runs one README line in `dir` through the shell, `alternator` being the test binary.
 fn run_line(line: &str, dir: &Path, data: &Path) {
     let bin = env!("CARGO_BIN_EXE_alternator");
@@ -43,9 +53,14 @@ fn run_line(line: &str, dir: &Path, data: &Path) {
             .unwrap();
         let mut first = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        // The web page answers at the address printed.
+        let page = first.trim().strip_prefix("listening on http://").map(get_page);
         let _ = child.kill();
         let _ = child.wait();
         assert!(first.starts_with("listening on http://"), "{line}: {first:?}");
+        let page = page.unwrap_or_default();
+        assert!(page.starts_with("HTTP/1.1 200"), "{line}: GET / answered {page:?}");
+        assert!(page.contains("<title>Alternator"), "{line}: GET / is not the page");
         return;
     }
     let out = Command::new("bash").args(["-c", &cmd]).current_dir(dir).output().unwrap();

@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod evaluate;
+pub mod explain;
 pub mod export;
 pub mod fit;
 pub mod generate;

@@ -87,7 +87,11 @@ pub enum Fallback {
 /// Adds `--liked` specs to `who`: each spec is a comma-separated list of `ID` or `ID:value`
 /// tokens. An id the model knows verbatim wins over splitting at the last `:` (so ids holding
 /// `:` work); a value that is not a finite number is an error.
-fn add_liked_specs(model: &Model, specs: &[String], who: &mut NewUser) -> anyhow::Result<()> {
+pub(crate) fn add_liked_specs(
+    model: &Model,
+    specs: &[String],
+    who: &mut NewUser,
+) -> anyhow::Result<()> {
     for tok in specs.iter().flat_map(|s| s.split(',')).map(str::trim) {
         if tok.is_empty() {
             continue;

@@ -1,10 +1,13 @@
 //! The HTTP endpoints: the route table ([`ROUTES`]), the service that holds the model, and
-//! the middleware (request timeout, metrics). The handlers are in `routes.rs`, request parsing
+//! the middleware (request timeout, metrics). The handlers are in `routes.rs` (and, for
+//! search, history and explanations, `lookup.rs`; the web page in [`page`]), request parsing
 //! in [`requests`], the response bodies in [`responses`], error responses ([`ApiError`]) in
 //! `errors.rs`, and the OpenAPI document built from all of them in [`openapi`].
 
 mod errors;
+mod lookup;
 pub mod openapi;
+pub mod page;
 pub mod requests;
 pub mod responses;
 mod routes;
@@ -38,6 +41,9 @@ pub struct Route {
 
 /// Every endpoint of the API.
 pub static ROUTES: &[Route] = &[
+    Route { path: "/", uses: &[("GET", "/")], handler: || get(page::index) },
+    Route { path: "/app.js", uses: &[("GET", "/app.js")], handler: || get(page::app_js) },
+    Route { path: "/style.css", uses: &[("GET", "/style.css")], handler: || get(page::style_css) },
     Route { path: "/healthz", uses: &[("GET", "/healthz")], handler: || get(routes::healthz) },
     Route { path: "/metrics", uses: &[("GET", "/metrics")], handler: || get(routes::metrics) },
     Route { path: "/v1/model", uses: &[("GET", "/v1/model")], handler: || get(routes::model_info) },
@@ -50,6 +56,21 @@ pub static ROUTES: &[Route] = &[
         path: "/v1/similar",
         uses: &[("GET", "/v1/similar?item=ID&n=10")],
         handler: || get(routes::similar_get),
+    },
+    Route {
+        path: "/v1/search",
+        uses: &[("GET", "/v1/search?q=star%20wars&n=10")],
+        handler: || get(lookup::search_get),
+    },
+    Route {
+        path: "/v1/history",
+        uses: &[("GET", "/v1/history?user=ID&n=10")],
+        handler: || get(lookup::history_get),
+    },
+    Route {
+        path: "/v1/explain",
+        uses: &[("GET", "/v1/explain?user=ID&item=ID&n=10"), ("POST", "/v1/explain")],
+        handler: || get(lookup::explain_get).post(lookup::explain_post),
     },
     Route {
         path: "/v1/predict",

@@ -8,12 +8,15 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use super::Config;
-use super::requests::{Count, Id, Liked, PredictBody, PredictPair, RecommendBody, Title};
-use super::responses::{
-    ErrorBody, Health, Item, ModelInfo, NewUserRecommendations, Predictions, Reloaded, Similar,
-    SimilarItems, SimilarUsers, TitleUse, UserOut, UserRecommendations,
+use super::requests::{
+    Count, ExplainBody, Id, Liked, PredictBody, PredictPair, RecommendBody, Title,
 };
-use super::routes;
+use super::responses::{
+    ContributionOut, ErrorBody, Explained, Health, Item, ModelInfo, NewUserRecommendations,
+    Predictions, Reloaded, SearchResults, Similar, SimilarItems, SimilarUsers, TitleUse, UserItems,
+    UserOut, UserRecommendations,
+};
+use super::{lookup, page, routes};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,12 +25,19 @@ use super::routes;
         description = "Recommendations from an ALS model: top-N items for known and new users, similar items and users, predicted scores. Every error is JSON {error, code, status, ...}; every answer computed from the model carries an x-model-checksum header."
     ),
     paths(
+        page::index,
+        page::app_js,
+        page::style_css,
         routes::healthz,
         routes::metrics,
         routes::model_info,
         routes::recommend_get,
         routes::recommend_post,
         routes::similar_get,
+        lookup::search_get,
+        lookup::history_get,
+        lookup::explain_get,
+        lookup::explain_post,
         routes::predict_post,
         routes::admin_reload,
         routes::openapi_json,
@@ -35,13 +45,15 @@ use super::routes;
     components(schemas(
         ErrorBody, Health, Item, ModelInfo, NewUserRecommendations, Predictions, Reloaded, Similar,
         SimilarItems, SimilarUsers, TitleUse, UserOut, UserRecommendations, RecommendBody,
-        PredictBody, PredictPair, Id, Liked, Title, Count
+        PredictBody, PredictPair, Id, Liked, Title, Count, SearchResults, UserItems, Explained,
+        ContributionOut, ExplainBody
     )),
     modifiers(&AdminToken),
     tags(
         (name = "recommend", description = "Recommendations, similar items and users, scores"),
         (name = "service", description = "Health, metrics, the model, this document"),
         (name = "admin", description = "Reloading the model (needs the admin token)"),
+        (name = "page", description = "The web page at / and its script and style sheet"),
     )
 )]
 struct ApiDoc;
@@ -91,8 +103,10 @@ pub fn document(config: &Config) -> Value {
     if let Some(pairs) = schemas.get_mut("PredictBody").and_then(Value::as_object_mut) {
         pairs.insert("maxItems".into(), json!(config.max_predict_pairs));
     }
-    if let Some(titles) = schemas.pointer_mut("/RecommendBody/properties/liked_titles") {
-        set_max_items(titles, config.max_titles);
+    for body in ["RecommendBody", "ExplainBody"] {
+        if let Some(titles) = schemas.pointer_mut(&format!("/{body}/properties/liked_titles")) {
+            set_max_items(titles, config.max_titles);
+        }
     }
     doc
 }

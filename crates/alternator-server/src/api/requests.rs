@@ -147,6 +147,49 @@ pub struct SimilarQuery {
     pub n: Option<String>,
 }
 
+/// `GET /v1/search` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// What to look for: part of a title (the last word may be unfinished), or an item id.
+    /// At most 256 bytes; a blank query finds nothing.
+    #[param(required = true, value_type = String, max_length = 256)]
+    pub q: Option<String>,
+    /// How many items (default 10).
+    #[param(value_type = Option<u64>, minimum = 1)]
+    pub n: Option<String>,
+}
+
+/// `GET /v1/history` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// The user id.
+    #[param(required = true, value_type = String)]
+    pub user: Option<String>,
+    /// How many items (default 10).
+    #[param(value_type = Option<u64>, minimum = 1)]
+    pub n: Option<String>,
+}
+
+/// `GET /v1/explain` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ExplainQuery {
+    /// The user id.
+    #[param(required = true, value_type = String)]
+    pub user: Option<String>,
+    /// The item whose score is explained.
+    #[param(required = true, value_type = String)]
+    pub item: Option<String>,
+    /// How many contributing items to list (default 10).
+    #[param(value_type = Option<u64>, minimum = 1)]
+    pub n: Option<String>,
+}
+
 /// A liked item's value: a finite number in f32's range.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LikedValue(pub f32);
@@ -322,6 +365,30 @@ pub struct RecommendBody {
 
 impl Object for RecommendBody {
     const EXPECTING: &'static str = "a JSON object like {\"liked\": [\"ID\", ...], \"n\": 10}";
+}
+
+/// `POST /v1/explain`: why a new user, named by what they liked (as `POST /v1/recommend`),
+/// gets `item`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExplainBody {
+    /// The item whose score is explained.
+    pub item: Id,
+    /// Liked item ids, or ids with values.
+    #[serde(default)]
+    pub liked: Option<Liked>,
+    /// Liked titles, matched in the item metadata (needs the server's --items-meta).
+    #[serde(default)]
+    #[schema(max_items = 100)]
+    pub liked_titles: Option<Vec<Title>>,
+    /// How many contributing items to list.
+    #[serde(default)]
+    pub n: Option<Count>,
+}
+
+impl Object for ExplainBody {
+    const EXPECTING: &'static str =
+        "a JSON object like {\"item\": \"ID\", \"liked\": [\"ID\", ...], \"n\": 10}";
 }
 
 /// One pair of `POST /v1/predict`.

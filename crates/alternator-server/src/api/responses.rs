@@ -104,6 +104,11 @@ pub struct ModelInfo {
     pub reloads: u64,
     /// Whether the model has biases.
     pub biases: bool,
+    /// The value a liked item without one gets in a fold-in (the top training rating for
+    /// explicit models, 1 for implicit ones).
+    #[serde(serialize_with = "alternator::json::serialize_f32")]
+    #[schema(value_type = f64)]
+    pub liked_value: f32,
     /// The training parameters.
     #[schema(value_type = Object)]
     pub params: serde_json::Value,
@@ -192,6 +197,74 @@ pub enum Similar {
     Items(SimilarItems),
     /// For `user=ID`.
     Users(SimilarUsers),
+}
+
+/// `GET /v1/search`: items whose title (or id) matches a query.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResults {
+    /// The query as given.
+    pub query: String,
+    /// The `n` asked for.
+    pub n: usize,
+    /// The items found, best first (score = match score in [0, 1]; a title matches from 0.7
+    /// on, lower scores are the closest titles).
+    pub items: Vec<Item>,
+}
+
+/// `GET /v1/history`: a known user's training items.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserItems {
+    /// The user id.
+    pub user: String,
+    /// The `n` asked for.
+    pub n: usize,
+    /// How many training items the user has.
+    pub eligible: usize,
+    /// The items, largest value first (score = the training value: rating or count).
+    pub items: Vec<Item>,
+}
+
+/// One item's part in an explained score.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContributionOut {
+    /// An item the user interacted with.
+    pub item: String,
+    /// Its title, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The user's value for it (rating or count).
+    #[serde(serialize_with = "alternator::json::serialize_f32")]
+    #[schema(value_type = f64)]
+    pub value: f32,
+    /// Its share of the score, in score units; all the shares add up to the score.
+    pub share: f64,
+}
+
+/// `GET` and `POST /v1/explain`: a score split into the contributions of the user's items
+/// (the user's least-squares solve written as weights over their items, as `implicit`'s
+/// explain).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Explained {
+    /// The user id; `null` for a new user.
+    #[schema(value_type = Option<String>)]
+    pub user: Option<String>,
+    /// The item explained.
+    pub item: String,
+    /// Its title, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The score: for a new user the one `POST /v1/recommend` ranks by; for a known user it
+    /// can differ from `GET /v1/recommend`'s by what the last training step changed.
+    pub score: f64,
+    /// The largest contributions, largest first.
+    pub contributions: Vec<ContributionOut>,
+    /// The sum of the shares not listed: score = sum of the listed shares + others.
+    pub others: f64,
+    /// How many of the user's items are not listed.
+    pub others_count: usize,
+    /// For a new user: liked ids the model does not know (left out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<Vec<String>>,
 }
 
 /// `POST /v1/predict`.

@@ -16,17 +16,17 @@ use serde_json::{Value, json};
 
 use super::errors::ApiError;
 use super::requests::{
-    Liked, Obj, PredictBody, RecommendBody, RecommendQuery, SimilarQuery, json_body, parse_bool,
-    parse_n,
+    Liked, Obj, PredictBody, RecommendBody, RecommendQuery, SimilarQuery, Title, json_body,
+    parse_bool, parse_n,
 };
 use super::responses::{
     ErrorBody, Health, Item, ModelInfo, NewUserRecommendations, Predictions, Reloaded, Similar,
     SimilarItems, SimilarUsers, TitleUse, UserOut, UserRecommendations,
 };
-use super::{Loaded, ROUTES, Service, rfc3339};
+use super::{Config, Loaded, ROUTES, Service, rfc3339};
 
 /// The body of a request, within the size limit (413 beyond it).
-fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+pub(super) fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|e| {
         let status = e.status();
         if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -38,7 +38,7 @@ fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
 }
 
 /// The query parameters, or a 400 naming what was wrong (unknown or repeated parameter).
-fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+pub(super) fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     q.map(|Query(q)| q).map_err(|e| {
         let text = e.body_text();
         let why = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text);
@@ -139,6 +139,7 @@ pub(super) async fn model_info(State(s): State<Service>, headers: HeaderMap) -> 
         loaded_at: rfc3339(m.loaded_at_unix),
         reloads: s.inner.reloads.load(Ordering::Relaxed),
         biases: model.biases().is_some(),
+        liked_value: model.default_liked_value(),
         params: serde_json::to_value(model.params()).unwrap_or(Value::Null),
         titles: s.inner.config.meta.as_ref().map(|meta| meta.len()),
     };
@@ -209,8 +210,19 @@ pub(super) async fn recommend_post(
     let Obj(body): Obj<RecommendBody> = json_body(&body_bytes(body)?)?;
     let cfg = &s.inner.config;
     let n = body.n.as_ref().map_or(Ok(10.min(cfg.max_n)), |c| c.get(cfg.max_n))?;
+    let who = new_user(body.liked.as_ref(), body.liked_titles, cfg)?;
+    s.compute(move |l, meta| fold_in_recommend(l, meta, &who, n)).await
+}
+
+/// A new user from a request's `liked` and `liked_titles`, within the server's limits
+/// (shared by `POST /v1/recommend` and `POST /v1/explain`).
+pub(super) fn new_user(
+    liked: Option<&Liked>,
+    titles: Option<Vec<Title>>,
+    cfg: &Config,
+) -> Result<NewUser, ApiError> {
     let mut who = NewUser::new();
-    match &body.liked {
+    match liked {
         None => {}
         Some(Liked::Ids(ids)) => {
             for id in ids {
@@ -223,7 +235,7 @@ pub(super) async fn recommend_post(
             }
         }
     }
-    let titles = body.liked_titles.unwrap_or_default();
+    let titles = titles.unwrap_or_default();
     if titles.len() > cfg.max_titles {
         return Err(ApiError::bad(format!(
             "at most {} liked titles per request, got {}",
@@ -248,7 +260,7 @@ pub(super) async fn recommend_post(
             "liked_titles needs item metadata: start the server with --items-meta FILE",
         ));
     }
-    s.compute(move |l, meta| fold_in_recommend(l, meta, &who, n)).await
+    Ok(who)
 }
 
 /// The one new-user pipeline of the library (`Model::fold_in`, as the command line's

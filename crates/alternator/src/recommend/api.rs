@@ -37,6 +37,27 @@ pub struct Ranked<T> {
 }
 
 impl Model {
+    /// The training interactions of user `user`: their items with the values the model was
+    /// trained on (ratings or counts, duplicates combined) as scores, largest first, ties
+    /// by item index; at most `n`, and how many there are in all as `eligible`.
+    pub fn user_items(&self, user: &str, n: usize) -> Result<Ranked<Recommendation>> {
+        super::check_n(n)?;
+        let u = self.index_of(IdKind::User, user)?;
+        let (items, values) = self.training_matrix().row(u as usize);
+        let mut pairs: Vec<(u32, f32)> =
+            items.iter().copied().zip(values.iter().copied()).collect();
+        pairs.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let results = pairs
+            .iter()
+            .take(n)
+            .map(|&(i, v)| Recommendation {
+                item: self.id_at(IdKind::Item, i).to_string(),
+                score: v,
+            })
+            .collect();
+        Ok(Ranked { results, eligible: pairs.len() })
+    }
+
     /// The set of dense indices of `ids` on `kind`'s side (for [`RecommendOptions::filter`]
     /// and [`RecommendOptions::candidates`]), and the ids the model does not know.
     pub fn index_set<'s>(

@@ -259,6 +259,43 @@ impl Model {
         Ok(TitleChoice { query: title.to_string(), candidates, used })
     }
 
+    /// Items the model knows whose title is close to `query`, for search as you type: the
+    /// title matcher of [`NewUser::like_title`] ([`Metadata::closest`]: titles sharing a word
+    /// with the query by score, or, when none does, those sharing the most letter pairs),
+    /// best first, at most `n`. The score is the match score in `[0, 1]`; a title matches
+    /// from [`crate::meta::MATCH_THRESHOLD`] on. An item id the model knows, given as the
+    /// query, comes first with score 1 (so that items without titles can be found too).
+    /// Without metadata only that id lookup is done.
+    pub fn search_items(
+        &self,
+        query: &str,
+        meta: Option<&Metadata>,
+        n: usize,
+    ) -> Result<Vec<Recommendation>> {
+        check_n(n)?;
+        let query = query.trim();
+        let mut out: Vec<Recommendation> = Vec::new();
+        if query.is_empty() {
+            return Ok(out);
+        }
+        if self.items.get(query).is_some() {
+            out.push(Recommendation { item: query.to_string(), score: 1.0 });
+        }
+        let Some(meta) = meta else { return Ok(out) };
+        for hit in meta.closest(query, usize::MAX) {
+            if out.len() >= n {
+                break;
+            }
+            let Some(m) = meta.items.get(hit.index) else { continue };
+            if self.items.get(&m.id).is_none() || out.iter().any(|r| r.item == m.id) {
+                continue;
+            }
+            out.push(Recommendation { item: m.id.clone(), score: hit.score as f32 });
+        }
+        out.truncate(n);
+        Ok(out)
+    }
+
     /// The factors (and bias, with biases) of a new user who interacted with these item
     /// indices with these values: one least-squares solve against the fixed item factors
     /// with the model's objective (`implicit`'s `recalculate_user`). Indices must be sorted

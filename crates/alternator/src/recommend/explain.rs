@@ -249,6 +249,98 @@ impl Model {
     }
 }
 
+/// One item's part in an explained score ([`ItemExplanation`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Contribution {
+    /// The item the user interacted with.
+    pub item: String,
+    /// The user's value for it (rating or count) as the solve used it.
+    pub value: f32,
+    /// Its share of the score, in score units: `w_j y_iᵀ A⁻¹ y_j` (see [`Explanation`]).
+    /// The shares of all the user's items add up to the score.
+    pub share: f64,
+}
+
+/// Why a user gets an item, in ids ([`Model::explain_user`], [`Model::explain_folded`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct ItemExplanation {
+    /// The item explained.
+    pub item: String,
+    /// Its score for the user re-solved against the item factors (see [`Explanation`]): for
+    /// a new user the score they are recommended by; for a known user it differs from the
+    /// model's prediction by what the last ALS half-step changed in the item factors.
+    pub score: f64,
+    /// The largest shares, largest first (ties by item index), at most `n`.
+    pub contributions: Vec<Contribution>,
+    /// The sum of the shares not listed: `score = Σ contributions + others`.
+    pub others: f64,
+    /// How many of the user's items are not listed.
+    pub others_count: usize,
+}
+
+impl Model {
+    /// Explains the score of `item` for the known user `user` from their training
+    /// interactions: the `n` items that contribute most (see [`Explanation`]).
+    ///
+    /// Errors: an unknown user or item ([`Error::UnknownId`]), `n` of 0
+    /// ([`Error::InvalidParameter`]), and those of [`Model::explain`] (a model with biases,
+    /// a system that is not positive definite).
+    pub fn explain_user(&self, user: &str, item: &str, n: usize) -> Result<ItemExplanation> {
+        super::check_n(n)?;
+        let u = self.index_of(IdKind::User, user)?;
+        let i = self.index_of(IdKind::Item, item)?;
+        let (items, values) = self.training_matrix().row(u as usize);
+        self.explain_ids(items, values, i, n)
+    }
+
+    /// Explains the score of `item` for a new user folded in by [`Model::fold_in`] (the
+    /// score [`Model::recommend_folded`] ranks by): the `n` liked items that contribute most.
+    ///
+    /// Errors: as [`Model::explain_user`].
+    pub fn explain_folded(
+        &self,
+        user: &super::FoldedUser,
+        item: &str,
+        n: usize,
+    ) -> Result<ItemExplanation> {
+        super::check_n(n)?;
+        let i = self.index_of(IdKind::Item, item)?;
+        self.explain_ids(&user.items, &user.values, i, n)
+    }
+
+    fn explain_ids(
+        &self,
+        items: &[u32],
+        values: &[f32],
+        item: u32,
+        n: usize,
+    ) -> Result<ItemExplanation> {
+        let all = self.explain(items, values, item, None, usize::MAX)?;
+        let value_of = |j: u32| items.iter().position(|&x| x == j).and_then(|k| values.get(k));
+        let listed = all.contributions.len().min(n);
+        let others: f64 = all.contributions.iter().skip(listed).map(|c| c.1).sum();
+        let contributions = all
+            .contributions
+            .iter()
+            .take(listed)
+            .map(|&(j, share)| Contribution {
+                item: self.id_at(IdKind::Item, j).to_string(),
+                value: value_of(j).copied().unwrap_or(0.0),
+                share,
+            })
+            .collect();
+        Ok(ItemExplanation {
+            item: self.id_at(IdKind::Item, item).to_string(),
+            score: all.score,
+            contributions,
+            others,
+            others_count: all.contributions.len() - listed,
+        })
+    }
+}
+
 /// The confidence of an observed entry with value `r`.
 fn confidence(convention: Confidence, alpha: f32, r: f32) -> f64 {
     let c = f64::from(alpha) * f64::from(r.abs());
@@ -308,6 +400,35 @@ mod tests {
                 };
                 assert_eq!(again, e);
             }
+        }
+    }
+
+    #[test]
+    fn id_explanations_add_up_and_match_the_fold_in() {
+        let d = data();
+        for mut als in [Als::implicit().rank(4).alpha(2.0), Als::explicit().rank(3)] {
+            let Ok(m) = als.fit(&d) else { panic!("fit") };
+            let mut who = NewUser::new();
+            who.rate("1", 5.0).rate("4", 2.0).like("7");
+            let Ok(folded) = m.fold_in(&who, None) else { panic!("fold-in") };
+            let opts = crate::RecommendOptions::top(3);
+            let Ok(recs) = m.recommend_folded(&folded, &opts) else { panic!("recommend") };
+            for r in &recs.results {
+                let Ok(e) = m.explain_folded(&folded, &r.item, 2) else { panic!("explain") };
+                assert_eq!(e.item, r.item);
+                assert!((e.score - f64::from(r.score)).abs() < 1e-4, "{e:?} {r:?}");
+                let sum: f64 = e.contributions.iter().map(|c| c.share).sum::<f64>() + e.others;
+                assert!((sum - e.score).abs() < 1e-9, "{e:?}");
+                assert_eq!(e.contributions.len() + e.others_count, 3);
+            }
+            let Ok(e) = m.explain_user("2", "5", 100) else { panic!("known user") };
+            assert_eq!(e.others_count, 0);
+            let (items, _) =
+                m.training_matrix().row(m.index_of(IdKind::User, "2").unwrap_or(0) as usize);
+            assert_eq!(e.contributions.len(), items.len());
+            assert!(matches!(m.explain_user("nobody", "5", 3), Err(Error::UnknownId { .. })));
+            assert!(matches!(m.explain_user("2", "nothing", 3), Err(Error::UnknownId { .. })));
+            assert!(matches!(m.explain_user("2", "5", 0), Err(Error::InvalidParameter { .. })));
         }
     }
 

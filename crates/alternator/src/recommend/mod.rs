@@ -60,7 +60,7 @@ mod vectors;
 pub use api::{Ranked, Recommendation, UserScore};
 pub(crate) use batch::SideBound;
 pub use cold_start::{FoldedUser, NewUser, TitleChoice};
-pub use explain::{Explanation, UserWeights};
+pub use explain::{Contribution, Explanation, ItemExplanation, UserWeights};
 
 use crate::error::{Error, IdKind, Result};
 use crate::model::{Factors, Model};

@@ -578,3 +578,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn item_search_and_user_items() {
+    let m = model(2, 4, 1, vec![1.0, 1.0], vec![1.0, 2.0, 3.0, 4.0], &[(0, 2), (0, 1)]);
+    let csv = b"id,title\ni0,Star Wars (1977)\ni1,Star Trek: Generations (1994)\ni2,Fargo (1996)\nzz,Star Wars: Not In The Model (2000)\n";
+    let meta = crate::meta::parse_metadata(csv, std::path::Path::new("m.csv"), &Default::default())
+        .unwrap();
+    let hits = m.search_items("star wars", Some(&meta), 10).unwrap();
+    assert_eq!(hits.first().map(|h| h.item.as_str()), Some("i0"));
+    assert!(hits.iter().all(|h| h.item != "zz"), "{hits:?}");
+    assert_eq!(m.search_items("star", Some(&meta), 1).unwrap().len(), 1);
+    // An id is found by itself, first, with or without metadata.
+    assert_eq!(m.search_items(" i3 ", None, 5).unwrap()[0].item, "i3");
+    assert_eq!(m.search_items("i2", Some(&meta), 5).unwrap()[0].item, "i2");
+    assert!(m.search_items("fargo", None, 5).unwrap().is_empty());
+    assert!(m.search_items("  ", Some(&meta), 5).unwrap().is_empty());
+    assert!(m.search_items("x", None, 0).is_err());
+    let seen = m.user_items("u0", 1).unwrap();
+    assert_eq!((seen.results.len(), seen.eligible), (1, 2));
+    assert!(m.user_items("u9", 1).is_err());
+}

@@ -94,6 +94,12 @@ impl IdModel {
         py.detach(|| self.model.save(&path)).map_err(|e| to_py(e, SPARK))
     }
 
+    /// Writes a Spark `ALSModel` directory (`metadata/`, `userFactors/`, `itemFactors/`),
+    /// replaced as a set; ids must be 32-bit integers.
+    fn save_spark(&self, py: Python<'_>, path: std::path::PathBuf) -> PyResult<()> {
+        py.detach(|| self.model.save_spark(&path)).map_err(|e| to_py(e, SPARK))
+    }
+
     /// The rank.
     #[getter]
     fn rank(&self) -> usize {

@@ -123,3 +123,24 @@ def test_movielens_rmse(ml100k):
     rmse = RegressionEvaluator(metricName="rmse", labelCol="rating").evaluate(pred)
     assert rmse == pytest.approx(0.960, abs=0.005)
     assert len(pred) == len(test) - 2
+
+
+def test_spark_format_round_trip(tmp_path):
+    train = ratings(ids=int)
+    model = ALS(rank=4, maxIter=4, userCol="user", coldStartStrategy="drop").fit(train)
+    path = str(tmp_path / "spark")
+    model.save(path, format="spark")
+    assert os.path.isdir(os.path.join(path, "userFactors")) and os.path.isfile(os.path.join(path, "metadata", "part-00000"))
+    with pytest.raises(FileExistsError):
+        model.write_spark(path)
+    model.write_spark(path, overwrite=True)
+    back = ALSModel.load(path)
+    assert back.rank == 4 and back.coldStartStrategy == "drop" and back.userCol == "user"
+    a, b = model.transform(train), back.transform(train)
+    assert np.allclose(a.prediction.to_numpy(), b.prediction.to_numpy(), atol=1e-5)
+    assert back.recommendForAllUsers(2).user.dtype.kind == "i"
+    with pytest.raises(ValueError):
+        model.save(str(tmp_path / "x"), format="csv")
+    strings = ALS(rank=2, maxIter=2).fit(ratings(ids=str))
+    with pytest.raises(ValueError):
+        strings.save(str(tmp_path / "s"), format="spark")

@@ -240,15 +240,24 @@ class ALSModel(_Params):
         """A DataFrame of ``id`` and ``features`` (a float32 array per item)."""
         return self._factors(self._items, self._native.item_factors())
 
-    def save(self, path: str, overwrite: bool = False) -> None:
+    def save(self, path: str, overwrite: bool = False, format: str = "alternator") -> None:  # noqa: A002
         """Writes the model to the directory ``path`` (it must not exist unless
-        ``overwrite``): ``model.alt`` (Alternator's model file, which ``alternator
-        recommend --model`` and ``alternator serve`` read too) and ``metadata.json``."""
+        ``overwrite``). ``format="alternator"`` (the default): ``model.alt`` (Alternator's model
+        file, which ``alternator recommend --model`` and ``alternator serve`` read too) and
+        ``metadata.json``. ``format="spark"``: a Spark ``ALSModel`` directory that
+        ``pyspark.ml.recommendation.ALSModel.load`` reads (ids must be 32-bit integers), as
+        :meth:`write_spark`."""
+        if format not in ("alternator", "spark"):
+            raise ValueError(f"format must be 'alternator' or 'spark', got {format!r}")
         path = os.fspath(path)
         if os.path.exists(path):
             if not overwrite:
                 raise FileExistsError(f"{path} already exists: use write().overwrite().save()")
             shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+        if format == "spark":
+            self._native.save_spark(path)
+            self._spark_params(path)
+            return
         os.makedirs(path)
         self._native.save(os.path.join(path, "model.alt"))
         meta = {
@@ -260,15 +269,44 @@ class ALSModel(_Params):
         with open(os.path.join(path, "metadata.json"), "w") as f:
             json.dump(meta, f, indent=1)
 
+    def write_spark(self, path: str, overwrite: bool = False) -> None:
+        """Writes a Spark ``ALSModel`` directory: ``save(path, format="spark")``."""
+        self.save(path, overwrite=overwrite, format="spark")
+
+    def _spark_params(self, path):
+        # The library writes Spark's default column names; this model's own go in paramMap.
+        md = os.path.join(path, "metadata", "part-00000")
+        with open(md) as f:
+            meta = json.loads(f.readline())
+        for k in ("userCol", "itemCol", "predictionCol", "coldStartStrategy"):
+            if self.__dict__.get(k) is not None:
+                meta.setdefault("paramMap", {})[k] = self.__dict__[k]
+        with open(md, "w") as f:
+            f.write(json.dumps(meta, separators=(",", ":")) + "\n")
+
     def write(self):
         """Spark's writer: ``model.write().overwrite().save(path)``."""
         return _Writer(self)
 
     @classmethod
     def load(cls, path: str, numThreads: int = 0) -> "ALSModel":  # noqa: N803
-        """Reads a model written by :meth:`save`."""
+        """Reads a model written by :meth:`save`, or a Spark ``ALSModel`` directory (written
+        by Spark's ``model.save`` or by ``save(path, format="spark")``)."""
         pd = _pandas()
         path = os.fspath(path)
+        spark_md = os.path.join(path, "metadata", "part-00000")
+        if not os.path.exists(os.path.join(path, "metadata.json")) and os.path.isfile(spark_md):
+            with open(spark_md) as f:
+                meta = json.loads(f.readline())
+            params = dict(meta.get("defaultParamMap", {}))
+            params.update(meta.get("paramMap", {}))
+            native = _alternator.IdModel.load(path, int(numThreads))
+            users = _ids_back(pd, native.user_ids(), "int")
+            items = _ids_back(pd, native.item_ids(), "int")
+            defaults = {k: getattr(ALS(), k) for k in _PARAMS}
+            defaults.update({k: v for k, v in params.items() if k in _PARAMS})
+            defaults["rank"] = native.rank
+            return cls(native, users, items, defaults)
         with open(os.path.join(path, "metadata.json")) as f:
             meta = json.load(f)
         native = _alternator.IdModel.load(os.path.join(path, "model.alt"), int(numThreads))

@@ -212,6 +212,16 @@ pub struct SkipReport {
 /// How many skipped lines are described individually.
 const SKIP_EXAMPLES: usize = 5;
 
+impl SkipReport {
+    /// Adds a chunk's skips, in chunk order: its count, and its examples while fewer than
+    /// `SKIP_EXAMPLES` are kept.
+    pub(crate) fn add(&mut self, count: u64, examples: &[(u64, String)]) {
+        self.count += count;
+        let room = SKIP_EXAMPLES.saturating_sub(self.first.len());
+        self.first.extend(examples.iter().take(room).cloned());
+    }
+}
+
 /// Interactions read from a file, as parallel arrays of dense indices and values.
 #[derive(Debug, Clone, Default)]
 pub struct Interactions {

@@ -370,12 +370,7 @@ fn read_table(table: &Table, opts: &ReadOptions) -> Result<Interactions> {
     }
     let mut skipped = SkipReport::default();
     for c in &chunks {
-        skipped.count += c.skipped;
-        for s in &c.skip_examples {
-            if skipped.first.len() < SKIP_EXAMPLES {
-                skipped.first.push(s.clone());
-            }
-        }
+        skipped.add(c.skipped, &c.skip_examples);
     }
     if kept == 0 {
         let message = if skipped.count > 0 {

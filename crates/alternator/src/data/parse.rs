@@ -9,7 +9,7 @@ use super::chunk::{ChunkParser, ChunkResult};
 use super::lines::{has_lone_cr, lone_cr_in_sniffed_lines, normalise_cr};
 use super::local_ids::global_index;
 use super::sniff::Layout;
-use super::{Interactions, ReadOptions, SKIP_EXAMPLES, SkipReport};
+use super::{Interactions, ReadOptions, SkipReport};
 use crate::error::{Error, Result};
 use crate::ids::IdMap;
 
@@ -241,12 +241,7 @@ pub(super) fn assemble(
     }
     let mut skipped = SkipReport::default();
     for c in &chunks {
-        skipped.count += c.skipped;
-        for s in &c.skip_examples {
-            if skipped.first.len() < SKIP_EXAMPLES {
-                skipped.first.push(s.clone());
-            }
-        }
+        skipped.add(c.skipped, &c.skip_examples);
     }
     if total == 0 {
         let why = if skipped.count > 0 {
